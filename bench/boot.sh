@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bench/boot: how close `boxlite run` comes to the floor.
+#   A: median wall time of `boxlite run --rm localhost/busybox:latest true`
+#   B: median wall time of raw qemu-system-x86_64 booting the same kernel to a
+#      trivial static init that reboots at once (the floor), same accelerator
+# Prints both and the ratio A/B. Usage: bench/boot.sh [N] (default 10).
+set -euo pipefail
+N=${1:-10}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BOXLITE_BUILD:-$ROOT/build}
+SHARE=$BUILD/share/boxlite
+WORK=$(mktemp -d /tmp/boxlite-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+export BOXLITE_HOME=$WORK/home
+
+accel=$("$BUILD/bin/boxlite" info | sed -n 's/^Accelerator: *//p')
+[ "$accel" = kvm ] && QACCEL="-accel kvm -cpu host" || QACCEL="-accel tcg -cpu max"
+
+# The trivial init: reboot at once (QEMU runs with -no-reboot, so it exits).
+cat > "$WORK/init.c" <<'C'
+#include <sys/reboot.h>
+#include <unistd.h>
+int main(void) { reboot(RB_AUTOBOOT); for (;;) pause(); }
+C
+musl-gcc -static -O2 -o "$WORK/init" "$WORK/init.c"
+mkdir -p "$WORK/rootfs" && cp "$WORK/init" "$WORK/rootfs/init"
+(cd "$WORK/rootfs" && echo init | cpio -o -H newc -R 0:0 --quiet | gzip -1 > "$WORK/init.cpio.gz")
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+now() { date +%s.%N; }
+
+raw_once() {
+	local t0 t1
+	t0=$(now)
+	qemu-system-x86_64 -M microvm,x-option-roms=off,isa-serial=on,rtc=off,acpi=off $QACCEL \
+		-m 512 -smp 1 -nodefaults -no-user-config -nographic -no-reboot -serial null \
+		-kernel "$SHARE/vmlinux" -initrd "$WORK/init.cpio.gz" \
+		-append "console=ttyS0 quiet panic=-1 reboot=t" </dev/null >/dev/null 2>&1
+	t1=$(now)
+	echo "$t1 - $t0" | bc -l
+}
+
+run_once() {
+	local t0 t1
+	t0=$(now)
+	"$BUILD/bin/boxlite" run --rm localhost/busybox:latest true >/dev/null
+	t1=$(now)
+	echo "$t1 - $t0" | bc -l
+}
+
+# Warm-up: imports the image into the fresh home and fills the page cache.
+run_once >/dev/null
+raw_once >/dev/null
+
+: > "$WORK/raw"; : > "$WORK/run"
+for i in $(seq "$N"); do   # interleaved so both see the same machine state
+	raw_once >> "$WORK/raw"
+	run_once >> "$WORK/run"
+done
+raw=$(median < "$WORK/raw")
+run=$(median < "$WORK/run")
+printf 'bench/boot (%s, N=%d)\n' "$accel" "$N"
+printf '  boxlite run --rm busybox true   median %.3f s\n' "$run"
+printf '  raw qemu to trivial init        median %.3f s\n' "$raw"
+printf '  ratio                           %.2f\n' "$(echo "$run / $raw" | bc -l)"

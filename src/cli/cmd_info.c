@@ -1,0 +1,33 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_info(const struct cli_globals *g, int argc, char **argv)
+{
+	boxlite_runtime_info info = { .struct_size = sizeof(info) };
+	boxlite_runtime *rt;
+	boxlite_error *err = NULL;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: boxlite info\n\nShow the runtime: version, accelerator and why, kernel, home.\n");
+		return 0;
+	}
+	if (cli_open_runtime(g, &rt) < 0)
+		return CLI_EXIT_RUNTIME;
+	if (boxlite_runtime_info_get(rt, &info, &err) < 0) {
+		cli_report(err);
+		boxlite_runtime_close(rt);
+		return CLI_EXIT_RUNTIME;
+	}
+	printf("Version:      %s\n", info.version);
+	printf("Accelerator:  %s\n", info.accel);
+	printf("  why:        %s\n", info.accel_reason);
+	printf("Engine:       qemu microvm (%s)\n", info.qemu);
+	printf("Kernel:       %s\n", info.kernel);
+	printf("Initramfs:    %s\n", info.initramfs);
+	printf("Shim:         %s\n", info.shim);
+	printf("Home:         %s\n", info.home);
+	boxlite_runtime_close(rt);
+	return 0;
+}

@@ -1,0 +1,80 @@
+/* boxlite: command-line entry point. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct command {
+	const char *name;
+	int (*fn)(const struct cli_globals *g, int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "run", cmd_run, "Run a command in a new box" },
+	{ "info", cmd_info, "Show the runtime: accelerator and why, kernel, home" },
+	{ "version", cmd_version, "Show the version" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: boxlite [--home DIR] COMMAND [ARG...]\n\n"
+		   "Run OCI images in micro-VMs.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nGlobal options:\n"
+		   "  --home DIR   where images and boxes live (default $BOXLITE_HOME, else ~/.boxlite)\n"
+		   "\nRun 'boxlite COMMAND --help' for a command's options.\n");
+}
+
+void cli_report(boxlite_error *err)
+{
+	fprintf(stderr, "boxlite: %s\n", err ? boxlite_error_message(err) : "unknown error");
+	boxlite_error_free(err);
+}
+
+int cli_open_runtime(const struct cli_globals *g, boxlite_runtime **rt)
+{
+	boxlite_error *err = NULL;
+
+	if (boxlite_runtime_open(g->home, rt, &err) < 0) {
+		cli_report(err);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_globals g = { 0 };
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--home") && i + 1 < argc) {
+			g.home = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "--home=", 7)) {
+			g.home = argv[i] + 7;
+			i++;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--version")) {
+			return cmd_version(&g, 0, NULL);
+		} else {
+			fprintf(stderr, "boxlite: unknown option %s\n", argv[i]);
+			usage(stderr);
+			return CLI_EXIT_RUNTIME;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return CLI_EXIT_RUNTIME;
+	}
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return commands[c].fn(&g, argc - i, argv + i);
+	fprintf(stderr, "boxlite: unknown command '%s' (see 'boxlite --help')\n", argv[i]);
+	return CLI_EXIT_RUNTIME;
+}

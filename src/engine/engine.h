@@ -1,0 +1,48 @@
+/* VM engines behind one interface (the reference system's VmmKind). Today
+ * there is one: QEMU microvm. Another engine adds an ops table here. */
+#ifndef BOXLITE_ENGINE_H
+#define BOXLITE_ENGINE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+enum bx_accel { BX_ACCEL_TCG = 0, BX_ACCEL_KVM = 1 };
+
+/* Everything an engine needs to start one VM. Paths may be relative to the
+ * process's working directory (the shim runs in the box directory). The
+ * device set is fixed and independent of the image: same devices, same
+ * order; only the host-side files behind them differ (needed for templates). */
+struct bx_vm_spec {
+	const char *qemu;       /* engine binary */
+	enum bx_accel accel;
+	const char *kernel;     /* uncompressed vmlinux (PVH) */
+	const char *initramfs;  /* agent initramfs */
+	const char *cmdline;    /* NULL: engine default; never box-specific */
+	unsigned cpus;
+	unsigned memory_mib;
+	const char *root_disk;  /* qcow2 overlay, or NULL for none (probe) */
+	int network;            /* 1: user-mode NIC, 0: no NIC at all */
+	const char *agent_sock; /* virtio-serial chardev socket (QEMU is server) */
+	const char *qmp_sock;   /* QMP socket (QEMU is server), may be NULL */
+	const char *console_log;/* serial console file, may be NULL (discard) */
+	const char *mem_path;   /* guest RAM file (memory-backend-file), NULL: anonymous */
+};
+
+struct bx_engine_ops {
+	const char *name;
+	/* Builds a NULL-terminated argv (malloc'd array of malloc'd strings). */
+	int (*build_argv)(const struct bx_vm_spec *spec, char ***argv_out, struct bx_error *err);
+};
+
+extern const struct bx_engine_ops bx_engine_qemu_microvm;
+
+void bx_argv_free(char **argv);
+const char *bx_accel_name(enum bx_accel a);
+
+/* Spawns the engine with the given argv; stdin /dev/null, stdout /dev/null,
+ * stderr to stderr_fd (or /dev/null when -1). Returns 0 and *pid. */
+int bx_engine_spawn(char **argv, int stderr_fd, pid_t *pid, struct bx_error *err);
+
+#endif

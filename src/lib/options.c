@@ -1,0 +1,108 @@
+/* Box options: a builder the caller fills before boxlite_box_create. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "strv.h"
+
+BX_EXPORT boxlite_box_options *boxlite_box_options_new(const char *image)
+{
+	boxlite_box_options *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->image = strdup(image ? image : "");
+	o->env = calloc(1, sizeof(char *));
+	if (!o->image || !o->env) {
+		boxlite_box_options_free(o);
+		return NULL;
+	}
+	o->cpus = 1;
+	o->memory_mib = 512;
+	o->network = 1;
+	return o;
+}
+
+BX_EXPORT int boxlite_box_options_set_cpus(boxlite_box_options *o, uint32_t cpus)
+{
+	if (cpus < 1 || cpus > 64)
+		return -EINVAL;
+	o->cpus = cpus;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_options_set_memory_mib(boxlite_box_options *o, uint32_t mib)
+{
+	if (mib < 64 || mib > 65536)
+		return -EINVAL;
+	o->memory_mib = mib;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_options_add_env(boxlite_box_options *o, const char *kv)
+{
+	char **n;
+
+	if (!kv || !strchr(kv, '=') || kv[0] == '=')
+		return -EINVAL;
+	n = realloc(o->env, (o->n_env + 2) * sizeof(char *));
+	if (!n)
+		return -ENOMEM;
+	o->env = n;
+	if (!(o->env[o->n_env] = strdup(kv)))
+		return -ENOMEM;
+	o->env[++o->n_env] = NULL;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_options_set_workdir(boxlite_box_options *o, const char *dir)
+{
+	char *d;
+
+	if (!dir || dir[0] != '/')
+		return -EINVAL;
+	if (!(d = strdup(dir)))
+		return -ENOMEM;
+	free(o->workdir);
+	o->workdir = d;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_options_set_network(boxlite_box_options *o, int enabled)
+{
+	o->network = !!enabled;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_options_set_detach(boxlite_box_options *o, int detach)
+{
+	o->detach = !!detach;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_options_set_command(boxlite_box_options *o, const char *const *argv)
+{
+	char **v;
+
+	if (!argv || !argv[0] || !argv[0][0])
+		return -EINVAL;
+	if (!(v = bx_strv_dup(argv)))
+		return -ENOMEM;
+	bx_strv_free(o->command);
+	o->command = v;
+	return 0;
+}
+
+BX_EXPORT void boxlite_box_options_free(boxlite_box_options *o)
+{
+	if (!o)
+		return;
+	free(o->image);
+	for (size_t i = 0; o->env && i < o->n_env; i++)
+		free(o->env[i]);
+	free(o->env);
+	free(o->workdir);
+	bx_strv_free(o->command);
+	free(o);
+}

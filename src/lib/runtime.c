@@ -1,0 +1,91 @@
+/* The runtime handle: a home directory plus the runtime's own files. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+BX_EXPORT const char *boxlite_version(void)
+{
+	return BOXLITE_VERSION_STRING;
+}
+
+static int default_home(char *out, size_t cap, struct bx_error *err)
+{
+	const char *env = getenv("BOXLITE_HOME");
+	const char *home;
+
+	if (env && *env) {
+		snprintf(out, cap, "%s", env);
+		return 0;
+	}
+	home = getenv("HOME");
+	if (!home || !*home) {
+		struct passwd *pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!home)
+		return bx_err(err, -ENOENT, "cannot find a home directory: set BOXLITE_HOME");
+	snprintf(out, cap, "%s/.boxlite", home);
+	return 0;
+}
+
+BX_EXPORT int boxlite_runtime_open(const char *home, boxlite_runtime **out, boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	boxlite_runtime *rt;
+	char sub[PATH_MAX + 16];
+	int rc;
+
+	*out = NULL;
+	rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return bx_error_export(-ENOMEM, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	if (home && *home)
+		snprintf(rt->home, sizeof(rt->home), "%s", home);
+	else if ((rc = default_home(rt->home, sizeof(rt->home), &err)) < 0)
+		goto fail;
+	if ((rc = bx_mkdir_p(rt->home, 0700, &err)) < 0)
+		goto fail;
+	snprintf(sub, sizeof(sub), "%s/boxes", rt->home);
+	if ((rc = bx_mkdir_p(sub, 0700, &err)) < 0)
+		goto fail;
+	if ((rc = bx_paths_resolve(rt, &err)) < 0)
+		goto fail;
+	*out = rt;
+	return 0;
+fail:
+	free(rt);
+	return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
+}
+
+BX_EXPORT void boxlite_runtime_close(boxlite_runtime *rt)
+{
+	free(rt);
+}
+
+BX_EXPORT const char *boxlite_runtime_home(const boxlite_runtime *rt)
+{
+	return rt->home;
+}
+
+BX_EXPORT int boxlite_runtime_info_get(boxlite_runtime *rt, boxlite_runtime_info *info, boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	int rc = bx_accel_decide(rt, &err);
+
+	if (rc < 0)
+		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
+	info->version = boxlite_version();
+	info->home = rt->home;
+	info->accel = bx_accel_name(rt->accel);
+	info->accel_reason = rt->accel_reason;
+	info->kernel = rt->kernel;
+	info->initramfs = rt->initramfs;
+	info->shim = rt->shim;
+	info->qemu = rt->qemu;
+	return 0;
+}

@@ -1,0 +1,174 @@
+/* boxlite wire protocol v1: the one definition shared by host (library,
+ * shim) and guest (agent). See docs/protocol.md for the prose version.
+ *
+ * A byte stream carries frames:  [header 12 bytes][payload len bytes]
+ *   u32 len      payload length, <= BXP_MAX_PAYLOAD
+ *   u32 chan     channel id: 0 = control, >= 1 = one exec session each
+ *   u16 type     enum bxp_type
+ *   u8  stream   enum bxp_stream for DATA/EOF/WINDOW, else 0
+ *   u8  flags    reserved, must be 0
+ * All integers are little-endian. Message payloads (all but DATA) are a
+ * sequence of TLV fields: u16 tag, u32 len, len bytes. Unknown tags are
+ * skipped, so fields can be added without a version bump.
+ *
+ * This file must compile both with glibc on the host and with musl -static
+ * in the guest: libc only, no allocation in the decoder. */
+#ifndef BOXLITE_PROTOCOL_H
+#define BOXLITE_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BXP_VERSION 1u
+#define BXP_HEADER_SIZE 12u
+#define BXP_MAX_PAYLOAD (256u * 1024u)
+/* The name of the virtio-serial port the agent listens on. */
+#define BXP_PORT_NAME "boxlite.agent"
+/* Initial credit each receiver grants per data stream (bytes). */
+#define BXP_DEFAULT_WINDOW (1024u * 1024u)
+
+enum bxp_type {
+	BXP_HELLO = 1,        /* both ways, chan 0, first frame: version, timings */
+	BXP_SETUP = 2,        /* host->guest, chan 0: root disk, hostname, clock, seed */
+	BXP_SETUP_DONE = 3,   /* guest->host, chan 0 */
+	BXP_ERROR = 4,        /* either way: errno + message; on chan N ends that session */
+	BXP_EXEC = 5,         /* host->guest, chan N: start a process */
+	BXP_EXEC_STARTED = 6, /* guest->host, chan N: pid, stdin window */
+	BXP_DATA = 7,         /* either way, chan N, stream: raw bytes (no TLV) */
+	BXP_EOF = 8,          /* either way, chan N, stream: no more data */
+	BXP_WINDOW = 9,       /* either way, chan N, stream: TLV CREDIT grants more bytes */
+	BXP_EXIT = 10,        /* guest->host, chan N: exit code or signal; session over */
+	BXP_SIGNAL = 11,      /* host->guest, chan N: deliver a signal */
+	BXP_RESIZE = 12,      /* host->guest, chan N: tty rows/cols */
+	BXP_CLOSE = 13,       /* host->guest, chan N: forget session, kill if running */
+	BXP_SHUTDOWN = 14,    /* host->guest, chan 0: sync and power off */
+	BXP_PING = 15,        /* host->guest, chan 0 */
+	BXP_PONG = 16,        /* guest->host, chan 0 */
+	BXP_TYPE_MAX
+};
+
+enum bxp_stream {
+	BXP_STDIN = 0,
+	BXP_STDOUT = 1,
+	BXP_STDERR = 2,
+	BXP_STREAM_MAX
+};
+
+enum bxp_tag {
+	BXT_VERSION = 1,      /* u32 */
+	BXT_MESSAGE = 2,      /* str */
+	BXT_ERRNO = 3,        /* u32, positive errno */
+	BXT_ARG = 4,          /* str, repeated: argv in order */
+	BXT_ENV = 5,          /* str "K=V", repeated */
+	BXT_CWD = 6,          /* str */
+	BXT_USER = 7,         /* str: name, uid or uid:gid */
+	BXT_TTY = 8,          /* u32 0/1 */
+	BXT_ROWS = 9,         /* u32 */
+	BXT_COLS = 10,        /* u32 */
+	BXT_WINDOW = 11,      /* u32: initial credit for the peer's data streams */
+	BXT_PID = 12,         /* u32 */
+	BXT_EXIT_CODE = 13,   /* u32 */
+	BXT_SIGNAL = 14,      /* u32 */
+	BXT_CREDIT = 15,      /* u32 */
+	BXT_ROOT_DEV = 16,    /* str, e.g. /dev/vda */
+	BXT_ROOT_FSTYPE = 17, /* str, e.g. ext4 */
+	BXT_HOSTNAME = 18,    /* str */
+	BXT_CLOCK_NS = 19,    /* u64: host CLOCK_REALTIME */
+	BXT_RNG_SEED = 20,    /* bytes */
+	BXT_T_AGENT_START = 21, /* u64: guest CLOCK_BOOTTIME ns when the agent started */
+	BXT_T_READY = 22,       /* u64: guest CLOCK_BOOTTIME ns when HELLO was sent */
+	BXT_T_EVENT = 23,       /* u64: guest CLOCK_BOOTTIME ns of the event in this frame */
+	BXT_TIMEOUT_MS = 24,    /* u32: exec timeout, 0 = none */
+	/* Host-side stage timestamps (host CLOCK_REALTIME ns), sent by the shim
+	 * to its clients in HELLO so the library can report boot stages. */
+	BXT_H_SHIM_START = 25,  /* u64: shim main() entered */
+	BXT_H_QEMU_START = 26,  /* u64: QEMU spawned */
+	BXT_H_AGENT_HELLO = 27, /* u64: agent HELLO received */
+	BXT_H_READY = 28,       /* u64: SETUP_DONE received, box ready */
+	BXT_T_SETUP_DONE = 29,  /* u64: guest CLOCK_BOOTTIME ns when setup finished */
+	BXT_TAG_MAX
+};
+
+struct bxp_header {
+	uint32_t len;
+	uint32_t chan;
+	uint16_t type;
+	uint8_t stream;
+	uint8_t flags;
+};
+
+/* Decodes and validates a header. Returns 0, or -EPROTO for an unknown type,
+ * nonzero flags or a stream out of range, -EMSGSIZE for len > max. */
+int bxp_header_decode(const uint8_t in[BXP_HEADER_SIZE], struct bxp_header *h);
+void bxp_header_encode(const struct bxp_header *h, uint8_t out[BXP_HEADER_SIZE]);
+const char *bxp_type_name(uint16_t type);
+
+/* ---- TLV writer: appends into a caller-owned fixed buffer. A write that
+ * does not fit sets the overflow flag; check bxp_writer_ok() once at the end. */
+struct bxp_writer {
+	uint8_t *buf;
+	size_t cap;
+	size_t len;
+	int overflow;
+};
+
+void bxp_writer_init(struct bxp_writer *w, uint8_t *buf, size_t cap);
+void bxp_put_bytes(struct bxp_writer *w, uint16_t tag, const void *data, size_t n);
+void bxp_put_str(struct bxp_writer *w, uint16_t tag, const char *s);
+void bxp_put_u32(struct bxp_writer *w, uint16_t tag, uint32_t v);
+void bxp_put_u64(struct bxp_writer *w, uint16_t tag, uint64_t v);
+static inline int bxp_writer_ok(const struct bxp_writer *w) { return !w->overflow; }
+
+/* ---- TLV reader over a received payload. Never reads out of bounds. */
+struct bxp_field {
+	uint16_t tag;
+	uint32_t len;
+	const uint8_t *value;
+};
+
+struct bxp_reader {
+	const uint8_t *buf;
+	size_t len;
+	size_t pos;
+};
+
+void bxp_reader_init(struct bxp_reader *r, const uint8_t *buf, size_t len);
+/* Returns 1 and fills f for the next field, 0 at the clean end, -EPROTO when
+ * the remaining bytes are not a whole field. */
+int bxp_next(struct bxp_reader *r, struct bxp_field *f);
+/* Typed views of a field; -EPROTO when the length is wrong. A string must not
+ * contain NUL; it is copied NUL-terminated into out (-ENAMETOOLONG if cap is
+ * too small). */
+int bxp_field_u32(const struct bxp_field *f, uint32_t *v);
+int bxp_field_u64(const struct bxp_field *f, uint64_t *v);
+int bxp_field_str(const struct bxp_field *f, char *out, size_t cap);
+/* Whole-payload checks: every field well formed, the payload fully consumed. */
+int bxp_payload_validate(const uint8_t *buf, size_t len);
+
+/* ---- Stream framer: accumulates bytes from a socket and yields whole
+ * frames. Its buffer is fixed (header + max payload), so a peer can never
+ * make it grow. */
+struct bxp_framer {
+	uint8_t buf[BXP_HEADER_SIZE + BXP_MAX_PAYLOAD];
+	size_t have;
+	size_t consumed; /* bytes of the last returned frame, dropped on next call */
+};
+
+void bxp_framer_init(struct bxp_framer *fr);
+/* Space to read() into, and how many bytes fit. */
+uint8_t *bxp_framer_space(struct bxp_framer *fr, size_t *avail);
+void bxp_framer_commit(struct bxp_framer *fr, size_t n);
+/* Returns 1 with h/payload set for a whole frame (valid until the next call),
+ * 0 when more bytes are needed, or a negative errno for a malformed stream
+ * (the connection must then be closed). */
+int bxp_framer_next(struct bxp_framer *fr, struct bxp_header *h, const uint8_t **payload);
+
+/* ---- Blocking helpers on a file descriptor (EINTR-safe). */
+/* Writes header + payload completely. Returns 0 or -errno. */
+int bxp_send(int fd, uint32_t chan, uint16_t type, uint8_t stream, const void *payload, size_t len);
+/* Fills buf with header+payload into a frame of at most BXP_HEADER_SIZE+len bytes;
+ * returns the total frame size, or -EMSGSIZE. For callers that queue frames. */
+long bxp_frame_build(uint8_t *out, size_t cap, uint32_t chan, uint16_t type, uint8_t stream,
+		     const void *payload, size_t len);
+
+#endif

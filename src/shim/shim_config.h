@@ -1,0 +1,53 @@
+/* The shim's configuration: the JSON document the library writes to the
+ * shim's stdin (docs/architecture.md, "Shim contract"). Shared by both ends:
+ * the library fills the struct and serializes it, the shim parses it. It may
+ * hold secrets (env), so neither side ever logs it, only its size. */
+#ifndef BOXLITE_SHIM_SHIM_CONFIG_H
+#define BOXLITE_SHIM_SHIM_CONFIG_H
+
+#include <stddef.h>
+
+#include "engine.h"
+#include "error.h"
+
+#define BX_SHIM_CONFIG_VERSION 1
+#define BX_SHIM_CONFIG_MAX (1024 * 1024) /* bytes of JSON, at most */
+
+struct bx_shim_config {
+	int version;             /* BX_SHIM_CONFIG_VERSION */
+	char *box_id;
+	char *box_dir;           /* absolute; the shim chdirs here */
+	int detach;
+	char *qemu;              /* absolute path of qemu-system-x86_64 */
+	enum bx_accel accel;     /* "tcg" | "kvm" */
+	char *kernel;            /* absolute */
+	char *initramfs;         /* absolute */
+	unsigned cpus;
+	unsigned memory_mib;
+	char *root_disk;         /* relative to box_dir (or absolute) */
+	int network;             /* "user" = 1, "none" = 0 */
+	char *hostname;
+	char **env;              /* NULL-terminated "K=V" (may be secrets) */
+	size_t n_env;
+	unsigned ready_timeout_ms;
+};
+
+/* Parses a config document of len bytes (need not be NUL-terminated). Every
+ * field of the documented example is required; unknown keys, wrong types and
+ * an unknown version are rejected. Error messages name keys, never values.
+ * On failure *cfg is left empty (safe to free). */
+int bx_shim_config_parse(const char *json, size_t len, struct bx_shim_config *cfg,
+			 struct bx_error *err);
+
+/* Serializes cfg into a malloc'd NUL-terminated compact JSON string. The
+ * caller should wipe it (explicit_bzero) before freeing: it may hold secrets. */
+int bx_shim_config_to_json(const struct bx_shim_config *cfg, char **json_out, struct bx_error *err);
+
+/* Reads fd to EOF, at most BX_SHIM_CONFIG_MAX bytes (-EFBIG beyond).
+ * *buf is malloc'd and NUL-terminated; *len excludes the NUL. */
+int bx_shim_config_read_fd(int fd, char **buf, size_t *len, struct bx_error *err);
+
+/* Frees and wipes every member (not cfg itself). NULL-safe, idempotent. */
+void bx_shim_config_free(struct bx_shim_config *cfg);
+
+#endif

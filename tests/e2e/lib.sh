@@ -1,0 +1,55 @@
+# Helpers for end-to-end tests: a private home, assertions, leak checks.
+# Sourced by each test; BOXLITE_BUILD is set by ctest.
+set -u
+BUILD=${BOXLITE_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
+BOXLITE="$BUILD/bin/boxlite"
+T_HOME=$(mktemp -d /tmp/boxlite-e2e.XXXXXX)
+export BOXLITE_HOME="$T_HOME/home"
+FAILS=0
+
+t_cleanup() {
+	local pids
+	pids=$(t_procs_in_home)
+	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	rm -rf "$T_HOME"
+}
+trap t_cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() { if [ "$2" == "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
+# expect_contains WHAT HAYSTACK NEEDLE
+expect_contains() {
+	case "$2" in *"$3"*) pass "$1" ;; *) fail "$1: '$2' does not contain '$3'" ;; esac
+}
+
+# Processes (shims, QEMUs) whose working directory is inside this test's home.
+t_procs_in_home() {
+	local p cwd
+	for p in /proc/[0-9]*; do
+		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+		case "$cwd" in "$T_HOME"*) echo "${p#/proc/}" ;; esac
+	done
+}
+
+# expect_no_leftovers WHAT: waits up to 10 s for every box process to be gone.
+expect_no_leftovers() {
+	local i left
+	for i in $(seq 100); do
+		left=$(t_procs_in_home)
+		[ -z "$left" ] && { pass "$1: no shim or QEMU left"; return; }
+		sleep 0.1
+	done
+	fail "$1: processes left behind: $(for p in $left; do tr '\0' ' ' < /proc/$p/cmdline | cut -c1-80; echo; done)"
+}
+
+t_done() {
+	if [ "$FAILS" -ne 0 ]; then
+		echo "$FAILS failure(s)" >&2
+		exit 1
+	fi
+	echo "all checks passed"
+	exit 0
+}
