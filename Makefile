@@ -8,7 +8,7 @@ BUILD ?= build
 SHARE := $(BUILD)/share/boxlite
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build kernel images run test fuzz bench clean
+.PHONY: all deps configure build run test fuzz bench clean
 
 all: build
 
@@ -30,13 +30,13 @@ run: build
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j2
 
-fuzz: deps
-	@cmake -S . -B $(BUILD)-fuzz -DBOXLITE_FUZZ=ON -DCMAKE_C_COMPILER=clang >/dev/null
-	@cmake --build $(BUILD)-fuzz -j2
-	@cd $(BUILD)-fuzz && ctest -L fuzz --output-on-failure
+# Each fuzz target for 60 s (ctest runs them only briefly).
+fuzz: build
+	@for f in $(BUILD)/fuzz/fuzz_*; do [ -x "$$f" ] || continue; \
+		echo "== $$f"; "$$f" -max_total_time=60 -max_len=4096 $$f.corpus || exit 1; done
 
 bench: build
 	@bash bench/boot.sh
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-fuzz
+	rm -rf $(BUILD)

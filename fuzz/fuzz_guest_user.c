@@ -1,7 +1,7 @@
 /* libFuzzer target: the guest's passwd/group parser and user resolution
  * (src/guest/user.c) over untrusted image files. Input layout:
  *   SPEC '\0' PASSWD '\0' GROUP    (missing parts are empty)
- * Built only with -DBOXLITE_FUZZ=ON (see src/guest/CMakeLists.txt). */
+ * Built by fuzz/CMakeLists.txt with clang and run briefly by ctest. */
 #include "user.h"
 
 #include <stddef.h>
