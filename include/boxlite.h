@@ -68,6 +68,11 @@ void boxlite_runtime_close(boxlite_runtime *rt);
 
 const char *boxlite_runtime_home(const boxlite_runtime *rt);
 
+/* What opening the runtime had to clean up in the home (boxes whose shim
+ * had died, records without a directory, directories without a record),
+ * one line each; "" when nothing. Valid until the runtime is closed. */
+const char *boxlite_runtime_recovery_report(const boxlite_runtime *rt);
+
 /* Facts about the runtime, for `boxlite info`. Strings stay valid until the
  * runtime is closed. */
 typedef struct boxlite_runtime_info {
@@ -144,8 +149,9 @@ int boxlite_box_stop(boxlite_box *box, uint32_t timeout_ms, boxlite_error **err)
  * failure). Returns 0 or -errno when some file could not be removed. */
 int boxlite_box_remove(boxlite_box *box, boxlite_error **err);
 
-/* Frees the handle. A non-detached running box is shut down; a detached
- * one keeps running. NULL-safe. */
+/* Frees the handle. A non-detached box that this handle started is shut
+ * down; any other box (detached, or found with boxlite_box_get) keeps
+ * running. NULL-safe. */
 void boxlite_box_free(boxlite_box *box);
 
 /* Boot stage timestamps, in nanoseconds since the Unix epoch (host clock),
@@ -178,6 +184,11 @@ typedef struct boxlite_exec_options {
 	const char *workdir;     /* NULL: box default */
 	const char *user;        /* NULL: image default; "name", "uid" or "uid:gid" */
 	uint32_t timeout_ms;     /* 0: none; else SIGTERM, then SIGKILL 2 s later */
+	/* Fields below were added after 0.1.0; set struct_size to
+	 * sizeof(boxlite_exec_options) to use them (zero = default). */
+	uint32_t tty;            /* 1: run on a pseudo-terminal (stdout and stderr
+				    merged on stdout, as a terminal does) */
+	uint16_t tty_rows, tty_cols; /* its size; 0: 24 x 80 */
 } boxlite_exec_options;
 
 enum boxlite_stream { BOXLITE_STDOUT = 1, BOXLITE_STDERR = 2 };
@@ -205,6 +216,304 @@ int boxlite_box_exec(boxlite_box *box, const boxlite_exec_options *opts, boxlite
  * boxlite_box_exec. */
 int boxlite_box_run(boxlite_box *box, const char *const *argv, boxlite_exit_status *status,
 		    char **stdout_text, char **stderr_text, boxlite_error **err);
+
+/* ------------------------------------------------------------ exec handles
+ *
+ * A running command with its own stdin, stdout and stderr. Design: each
+ * handle has one internal thread that owns the connection to the box and
+ * pumps bytes between it and three local sockets whose other ends the
+ * caller gets as plain file descriptors. The caller reads stdout/stderr and
+ * writes stdin with read(2)/write(2) in its own event loop (poll them, or
+ * block on them); the library never runs the caller's loop, calls no
+ * callbacks and raises no SIGPIPE. Flow control is end to end: the thread
+ * grants the guest more output credit only as the caller reads, and reads
+ * the caller's stdin only as the guest grants stdin credit, so a caller who
+ * stops reading stalls that one command (it blocks in write(2) in the
+ * guest) and no buffer anywhere grows beyond the credit window (1 MiB per
+ * stream) plus the kernel's socket buffers.
+ *
+ * A handle is used by one thread at a time, except that wait() may block in
+ * one thread while another reads or writes the fds. */
+
+typedef struct boxlite_exec boxlite_exec;
+
+/* Starts a command and returns once it runs in the guest.
+ * Returns: 0 with *out set; errors as boxlite_box_exec (origin
+ *   BOXLITE_ORIGIN_EXEC when the command could not be started). */
+int boxlite_exec_start(boxlite_box *box, const boxlite_exec_options *opts, boxlite_exec **out,
+		       boxlite_error **err);
+/* Readable fds of the command's output. They reach end of file after the
+ * command's last byte (stderr at once with a tty). Owned by the handle:
+ * do not close them. Non-blocking mode may be set on them. */
+int boxlite_exec_stdout_fd(const boxlite_exec *exec);
+int boxlite_exec_stderr_fd(const boxlite_exec *exec);
+/* Writable fd of the command's stdin (owned by the handle), for callers that
+ * poll. Writing to it after the command ended fails with EPIPE (use
+ * send(..., MSG_NOSIGNAL) or boxlite_exec_write_stdin to avoid SIGPIPE). */
+int boxlite_exec_stdin_fd(const boxlite_exec *exec);
+/* Writes all of buf to the command's stdin, blocking while the guest has
+ * not consumed earlier input. Returns 0; -EPIPE when the command ended or
+ * stdin was closed. Never raises SIGPIPE. */
+int boxlite_exec_write_stdin(boxlite_exec *exec, const void *buf, size_t len, boxlite_error **err);
+/* Ends stdin (the command reads end of file; on a tty: ^D). Idempotent. */
+int boxlite_exec_close_stdin(boxlite_exec *exec);
+/* Waits for the command to end. timeout_ms < 0: forever; 0: poll.
+ * Returns: 0 with *status filled; -ETIMEDOUT; -EIO when the box stopped or
+ *   the connection broke. Output not yet read stays readable. */
+int boxlite_exec_wait(boxlite_exec *exec, int timeout_ms, boxlite_exit_status *status,
+		      boxlite_error **err);
+/* Sends signal sig (Linux numbering) to the command's process group.
+ * Returns 0, -EINVAL or -ESRCH (already ended). */
+int boxlite_exec_signal(boxlite_exec *exec, int sig);
+/* Sets the tty's size (the command gets SIGWINCH). Returns 0, -EINVAL
+ * (not a tty) or -ESRCH. */
+int boxlite_exec_resize(boxlite_exec *exec, uint16_t rows, uint16_t cols);
+/* Frees the handle; a command still running is killed. NULL-safe. */
+void boxlite_exec_free(boxlite_exec *exec);
+
+/* -------------------------------------------------------------------- copy
+ *
+ * docker cp semantics; the box must be running. Streamed as tar (no
+ * temporary files, flow-controlled), preserving modes, numeric ownership
+ * (in the box always; on the host when running as root), mtimes (seconds)
+ * and symlinks (copied as links, never followed); hard links become copies.
+ * Paths in the box resolve inside its root: no ".." or symlink can make a
+ * copy read or write outside it. Extraction (either side) stays beneath the
+ * destination directory: an entry with ".." or one that would pass through
+ * a symlink leading out is refused with an error naming it (entries before
+ * it have been written). Errors name the path and the reason.
+ *
+ * Destination rules: when dst is an existing directory the source goes
+ * into it (dst/NAME); otherwise it becomes dst, whose parent must exist; a
+ * dst ending in "/" must be an existing directory. A source ending in "/."
+ * copies a directory's contents rather than the directory. */
+
+/* Copies host_path (file, directory or symlink) to guest_path in the box.
+ * Returns 0; -ENOENT (host path, or the box path's parent, missing);
+ * -EPERM (escape refused); -ENOTDIR/-EISDIR (type clash); -errno. */
+int boxlite_box_copy_in(boxlite_box *box, const char *host_path, const char *guest_path,
+			boxlite_error **err);
+/* Copies guest_path out of the box to host_path. Returns as copy_in. */
+int boxlite_box_copy_out(boxlite_box *box, const char *guest_path, const char *host_path,
+			 boxlite_error **err);
+/* Extracts the tar stream read from tar_fd (to its end) into the existing
+ * directory guest_dir. */
+int boxlite_box_copy_in_tar(boxlite_box *box, int tar_fd, const char *guest_dir, boxlite_error **err);
+/* Writes guest_path as a tar stream to tar_fd (not closed). */
+int boxlite_box_copy_out_tar(boxlite_box *box, const char *guest_path, int tar_fd, boxlite_error **err);
+
+/* ---------------------------------------------------------------- lifecycle
+ *
+ * Boxes are persistent: create records a box in the home's store
+ * (<home>/boxlite.db) and any process that opens the same home can find it
+ * again with boxlite_box_get, inspect, exec into, stop or remove it. Several
+ * processes may work on one home at once; operations that change a box take
+ * a short per-box lock and never fail because another process uses the home.
+ *
+ * A box's main command (entrypoint + command) defines its life, as in
+ * docker: the box's shim starts it as soon as the box is ready, writes its
+ * output to <box>/main.log and, when it exits, stops the box, which keeps the
+ * exit code. A box with no main command runs until it is stopped. */
+
+/* A name for the box: 1..64 of [A-Za-z0-9_.-], starting with a letter or
+ * digit, unique in the home. Returns 0, -EINVAL or -ENOMEM. */
+int boxlite_box_options_set_name(boxlite_box_options *o, const char *name);
+/* Default user of commands, main command included ("name", "uid",
+ * "uid:gid"; default: the image's). Returns 0, -EINVAL or -ENOMEM. */
+int boxlite_box_options_set_user(boxlite_box_options *o, const char *user);
+/* Replaces the image's Entrypoint (argv, copied). An array holding only ""
+ * clears it. Returns 0, -EINVAL (NULL or empty) or -ENOMEM. */
+int boxlite_box_options_set_entrypoint(boxlite_box_options *o, const char *const *argv);
+/* Size of the box's disk in GiB, 1..4096 (default: the image's size). The
+ * guest grows its root filesystem to it at start. Returns 0 or -EINVAL. */
+int boxlite_box_options_set_disk_size_gb(boxlite_box_options *o, uint32_t gb);
+/* 1: the box removes itself (files and record) as soon as any process
+ * sees that it has stopped (boxlite_box_wait still reports its exit code).
+ * Default 0. */
+int boxlite_box_options_set_auto_remove(boxlite_box_options *o, int auto_remove);
+/* BOXLITE_SECURITY_JAIL (default): the box's shim and QEMU run jailed
+ * (namespaces, pivot_root, no capabilities, seccomp, cgroup limits; see
+ * docs/security.md). BOXLITE_SECURITY_DEVELOPMENT: no jail, for debugging
+ * only (the shim logs a warning). Applies to starts by this handle; a box
+ * started again later is jailed. Returns 0 or -EINVAL. */
+enum boxlite_security { BOXLITE_SECURITY_JAIL = 0, BOXLITE_SECURITY_DEVELOPMENT = 1 };
+int boxlite_box_options_set_security(boxlite_box_options *o, int security);
+
+enum boxlite_box_state {
+	BOXLITE_BOX_CONFIGURED = 0, /* created, never started */
+	BOXLITE_BOX_STARTING = 1,
+	BOXLITE_BOX_RUNNING = 2,
+	BOXLITE_BOX_PAUSED = 3,
+	BOXLITE_BOX_STOPPING = 4,
+	BOXLITE_BOX_STOPPED = 5,    /* exit_code holds the main command's status */
+	BOXLITE_BOX_FAILED = 6,     /* reason says why */
+};
+
+/* "configured", "starting", ... ("unknown" for anything else). */
+const char *boxlite_box_state_name(enum boxlite_box_state state);
+
+/* What the store knows about a box, checked against the processes that
+ * really run. Strings are owned by the struct (see the functions below). */
+typedef struct boxlite_box_info {
+	uint32_t struct_size;     /* sizeof(boxlite_box_info) */
+	const char *id;
+	const char *name;         /* "" when it has none */
+	const char *image;
+	const char *reason;       /* why it failed or stopped, "" if nothing to say */
+	enum boxlite_box_state state;
+	int32_t exit_code;        /* main command: 0..255, 128+N when killed by
+				     signal N; -1 when none (never ran, or lost) */
+	int32_t shim_pid;         /* 0 when not running */
+	int32_t qemu_pid;         /* 0 when not running */
+	int32_t detached;
+	uint64_t created_at;      /* ns since the Unix epoch */
+	uint64_t started_at;      /* 0 when never started */
+	uint64_t finished_at;     /* 0 while running or never started */
+} boxlite_box_info;
+
+/* Finds a box of this home by id, unique id prefix or name, from any process.
+ * Returns: 0; -ENOENT (no such box); -EINVAL (the prefix matches several
+ *   boxes; the message lists them).
+ * Notes: the handle does not own the box: freeing it never stops the box. */
+int boxlite_box_get(boxlite_runtime *rt, const char *id_or_name, boxlite_box **out,
+		    boxlite_error **err);
+
+/* Fills info with the box's current state (reconciled with its processes).
+ * Strings stay valid until the next call on this box or until it is freed.
+ * Returns 0, or -ENOENT when the box was removed meanwhile. */
+int boxlite_box_info_get(boxlite_box *box, boxlite_box_info *info, boxlite_error **err);
+
+/* The box as JSON (config, state, pids, paths, timings) in a malloc'd
+ * string the caller frees. Environment values are replaced by "***": only
+ * the keys are shown. Returns 0, -ENOENT or -ENOMEM. */
+int boxlite_box_inspect(boxlite_box *box, char **json, boxlite_error **err);
+
+/* Blocks until the box is stopped or failed, at most timeout_ms (0: no
+ * limit), and stores the main command's exit code (-1 if none) in
+ * *exit_code (may be NULL).
+ * Returns: 0; -ETIMEDOUT; -ENOENT when the box was removed meanwhile. */
+int boxlite_box_wait(boxlite_box *box, uint32_t timeout_ms, int32_t *exit_code, boxlite_error **err);
+
+/* Starts the box if it has not started (nothing of its output is missed
+ * then, and the main command gets an empty stdin, as docker run without -i;
+ * a box started with boxlite_box_start keeps its main command's stdin open
+ * and empty, so a shell or interpreter Cmd keeps the box up), then streams its main command's output to `output` as it comes
+ * and returns when the main command has ended, with its status in *status.
+ * Several processes may attach to one box at once; a reader that falls too
+ * far behind (megabytes) is dropped with -EIO.
+ * Returns: 0; -ENOENT (no main command); -ENOTCONN (box not running and not
+ *   startable); the errors of boxlite_box_start. */
+int boxlite_box_attach(boxlite_box *box, boxlite_output_fn output, void *user_data,
+		       boxlite_exit_status *status, boxlite_error **err);
+
+/* Freezes the box's virtual CPUs (QMP stop) / lets them run again (cont).
+ * Returns: 0; -ENOTCONN when the box is not running (or, for unpause, not
+ *   paused). */
+int boxlite_box_pause(boxlite_box *box, boxlite_error **err);
+int boxlite_box_unpause(boxlite_box *box, boxlite_error **err);
+
+/* Lists every box of the home (reconciled as boxlite_box_info_get), newest
+ * first, in a malloc'd array the caller frees with boxlite_box_info_list_free.
+ * Returns 0 or -errno. */
+int boxlite_runtime_list_boxes(boxlite_runtime *rt, boxlite_box_info **infos, size_t *count,
+			       boxlite_error **err);
+/* NULL-safe. */
+void boxlite_box_info_list_free(boxlite_box_info *infos, size_t count);
+
+/* ------------------------------------------------------------------- images
+ *
+ * Images live in the home's content-addressed store (<home>/images): blobs
+ * by sha256 digest, shared between images, each verified before it is
+ * stored, and one read-only ext4 root disk per image. References are
+ * normalized as docker does: "alpine" is docker.io/library/alpine:latest;
+ * "127.0.0.1:5000/test/busybox:1" names a registry; "@sha256:..." pins a
+ * digest. Unqualified names are tried against the search list of
+ * <home>/registries.json ({"search": [...], "insecure": [...]}; default
+ * docker.io). Loopback registries and the "insecure" ones are reached over
+ * plain HTTP, every other over HTTPS with certificate verification.
+ * Credentials come from boxlite_registry_login, else ~/.docker/config.json. */
+
+enum boxlite_pull_stage {
+	BOXLITE_PULL_RESOLVED = 0,       /* manifest chosen: digest, n_layers */
+	BOXLITE_PULL_LAYER_CACHED = 1,   /* the store already holds the layer */
+	BOXLITE_PULL_LAYER_PROGRESS = 2, /* bytes of a layer arrived: done, total */
+	BOXLITE_PULL_LAYER_DONE = 3,     /* the layer was downloaded and verified */
+	BOXLITE_PULL_UNPACKING = 4,      /* building the image's root disk */
+	BOXLITE_PULL_DONE = 5,           /* stored under ref; digest = manifest */
+};
+
+typedef struct boxlite_pull_event {
+	uint32_t struct_size;
+	enum boxlite_pull_stage stage;
+	const char *ref;    /* canonical reference */
+	const char *digest; /* the layer's (LAYER_*), else the manifest's */
+	uint32_t layer;     /* layer index (LAYER_*) */
+	uint32_t n_layers;
+	uint64_t done;      /* bytes of the layer downloaded or already present */
+	uint64_t total;     /* the layer's size */
+} boxlite_pull_event;
+
+/* Progress callback. Layers download concurrently: calls come from several
+ * threads, but never two at a time. Strings are valid during the call. */
+typedef void (*boxlite_pull_progress)(void *user_data, const boxlite_pull_event *ev);
+
+typedef struct boxlite_pull_options {
+	uint32_t struct_size;          /* sizeof(boxlite_pull_options) */
+	const char *platform;          /* "os/arch[/variant]"; NULL: linux/<host arch> */
+	boxlite_pull_progress progress; /* may be NULL */
+	void *user_data;
+} boxlite_pull_options;
+
+/* Pulls ref from its registry into the home and builds its root disk.
+ * Only layers the store lacks are downloaded; an interrupted download
+ * resumes where it stopped. opts may be NULL.
+ * Returns: 0; -EINVAL (bad reference or platform); -ENOENT (no such
+ *   repository, tag, or platform in the image's index); -EACCES
+ *   (authentication required or refused); -EBADMSG (a manifest or blob did
+ *   not match its digest: nothing of it is kept); -EHOSTUNREACH; -EIO. */
+int boxlite_image_pull(boxlite_runtime *rt, const char *ref, const boxlite_pull_options *opts,
+		       boxlite_error **err);
+
+typedef struct boxlite_image_info {
+	char *ref;        /* canonical reference */
+	char *digest;     /* manifest digest */
+	uint64_t size;    /* bytes of its stored layers (compressed, as pulled) */
+	int64_t created;  /* when it was pulled or imported, seconds since the epoch */
+} boxlite_image_info;
+
+/* Lists the home's images sorted by reference, in a malloc'd array freed
+ * with boxlite_image_list_free. Returns 0 or -errno. */
+int boxlite_image_list(boxlite_runtime *rt, boxlite_image_info **images, size_t *count, boxlite_error **err);
+/* NULL-safe. */
+void boxlite_image_list_free(boxlite_image_info *images, size_t count);
+
+/* Removes a reference (normalized as for pull). Blobs and the root disk that
+ * no other reference uses are deleted too, unless a box's disk is built on
+ * that root disk. Returns: 0; -ENOENT (no such image); -EBUSY (a box uses
+ * it; the message names it). */
+int boxlite_image_remove(boxlite_runtime *rt, const char *ref, boxlite_error **err);
+
+/* Checks user/password against registry ("host[:port]", "docker.io"),
+ * then stores them in <home>/auth.json (mode 0600) for later pulls.
+ * Returns: 0; -EACCES (refused); -EHOSTUNREACH; -EIO. */
+int boxlite_registry_login(boxlite_runtime *rt, const char *registry, const char *user, const char *password,
+			   boxlite_error **err);
+/* Forgets the stored credentials of registry. Returns 0 or -ENOENT. */
+int boxlite_registry_logout(boxlite_runtime *rt, const char *registry, boxlite_error **err);
+
+/* Loads the images of an archive file: a docker-archive (`docker save`,
+ * `skopeo copy ... docker-archive:`) or an oci-archive (a tar of an OCI
+ * image layout). Each image is stored under its names in the archive
+ * (RepoTags; for an oci-archive, a full reference annotation, else
+ * "localhost/<file stem>:<tag>"), or under name when name is not NULL.
+ * refs (may be NULL) receives the stored references, freed with
+ * boxlite_image_refs_free.
+ * Returns: 0; -ENOENT (no such file); -EINVAL (not an image archive, or an
+ *   entry refused); -EBADMSG (a blob does not match its digest). */
+int boxlite_image_load(boxlite_runtime *rt, const char *path, const char *name, char ***refs,
+		       boxlite_error **err);
+/* Frees a NULL-terminated array from boxlite_image_load. NULL-safe. */
+void boxlite_image_refs_free(char **refs);
 
 #ifdef __cplusplus
 }

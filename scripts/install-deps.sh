@@ -12,10 +12,14 @@ PACKAGES=(
   linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils
   # images
   busybox-static mmdebstrap umoci skopeo
+  # registry tests (loopback docker-registry, htpasswd for basic auth)
+  docker-registry apache2-utils jq openssl
   # libraries
   libjansson-dev libarchive-dev libsqlite3-dev libcurl4-openssl-dev
   # tests
-  tmux procps psmisc util-linux
+  tmux procps psmisc util-linux python3
+  # the jail (seccomp filter)
+  libseccomp-dev
 )
 
 missing=()

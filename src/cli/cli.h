@@ -16,6 +16,52 @@ struct cli_globals {
 int cmd_run(const struct cli_globals *g, int argc, char **argv);
 int cmd_info(const struct cli_globals *g, int argc, char **argv);
 int cmd_version(const struct cli_globals *g, int argc, char **argv);
+int cmd_pull(const struct cli_globals *g, int argc, char **argv);
+int cmd_images(const struct cli_globals *g, int argc, char **argv);
+int cmd_rmi(const struct cli_globals *g, int argc, char **argv);
+int cmd_login(const struct cli_globals *g, int argc, char **argv);
+int cmd_logout(const struct cli_globals *g, int argc, char **argv);
+int cmd_load(const struct cli_globals *g, int argc, char **argv);
+
+int cmd_create(const struct cli_globals *g, int argc, char **argv);
+int cmd_start(const struct cli_globals *g, int argc, char **argv);
+int cmd_stop(const struct cli_globals *g, int argc, char **argv);
+int cmd_restart(const struct cli_globals *g, int argc, char **argv);
+int cmd_rm(const struct cli_globals *g, int argc, char **argv);
+int cmd_ls(const struct cli_globals *g, int argc, char **argv);
+int cmd_inspect(const struct cli_globals *g, int argc, char **argv);
+int cmd_wait(const struct cli_globals *g, int argc, char **argv);
+int cmd_logs(const struct cli_globals *g, int argc, char **argv);
+int cmd_stats(const struct cli_globals *g, int argc, char **argv);
+int cmd_pause(const struct cli_globals *g, int argc, char **argv);
+int cmd_unpause(const struct cli_globals *g, int argc, char **argv);
+int cmd_exec(const struct cli_globals *g, int argc, char **argv);
+
+/* cli_box.c: finds a box by id, id prefix or name, or reports why not. */
+int cli_get_box(boxlite_runtime *rt, const char *key, boxlite_box **box);
+/* Opens the runtime and calls fn for each named box; 0 or CLI_EXIT_RUNTIME
+ * when any failed (fn reports its own errors and returns <0). */
+int cli_each_box(const struct cli_globals *g, int argc, char **argv, int (*fn)(boxlite_box *box, void *ud),
+		 void *ud);
+/* For commands with no options but --help: the index of the first operand,
+ * -2 after printing usage, -1 on an unknown option (reported). */
+int cli_simple_args(int argc, char **argv, const char *usage);
+
+/* cmd_cp.c */
+int cmd_cp(const struct cli_globals *g, int argc, char **argv);
+
+/* exec_io.c: runs one command attached to this terminal and returns the
+ * CLI exit code (the command's; 128+N for signal N; 125/126/127). */
+struct cli_exec_flags {
+	int interactive; /* -i: stream stdin (EOF included) */
+	int detach;      /* -d: return 0 once the command runs, print nothing */
+};
+/* o->tty (-t): a pty sized like this terminal, raw mode while attached
+ * (restored on every exit path), SIGWINCH forwarded as a resize. Without a
+ * tty, SIGINT/SIGTERM/SIGHUP are forwarded to the command. */
+int cli_exec_attached(boxlite_box *box, boxlite_exec_options *o, const struct cli_exec_flags *f);
+/* 127 (not found), 126 (cannot invoke) or 125 (boxlite failed). */
+int cli_exit_code_for_error(boxlite_error *err);
 
 /* Prints "boxlite: <message>" for err to stderr and frees it. */
 void cli_report(boxlite_error *err);

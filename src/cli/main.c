@@ -13,7 +13,28 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "Run a command in a new box" },
+	{ "create", cmd_create, "Create a box (prints its id; boots on start)" },
+	{ "start", cmd_start, "Start boxes" },
+	{ "stop", cmd_stop, "Stop boxes" },
+	{ "restart", cmd_restart, "Restart boxes" },
+	{ "rm", cmd_rm, "Remove boxes" },
+	{ "ls", cmd_ls, "List boxes" },
+	{ "ps", cmd_ls, "List boxes (same as ls)" },
+	{ "inspect", cmd_inspect, "Show boxes as JSON" },
+	{ "wait", cmd_wait, "Wait for boxes to stop; print their exit codes" },
+	{ "logs", cmd_logs, "Show a box's main command output (or console)" },
+	{ "stats", cmd_stats, "Show CPU and memory use of running boxes" },
+	{ "pause", cmd_pause, "Freeze boxes" },
+	{ "unpause", cmd_unpause, "Thaw paused boxes" },
+	{ "exec", cmd_exec, "Run a command in a running box" },
+	{ "cp", cmd_cp, "Copy files between the host and a box" },
 	{ "info", cmd_info, "Show the runtime: accelerator and why, kernel, home" },
+	{ "pull", cmd_pull, "Download an image from a registry" },
+	{ "images", cmd_images, "List images" },
+	{ "rmi", cmd_rmi, "Remove images" },
+	{ "load", cmd_load, "Load images from a docker-archive or oci-archive file" },
+	{ "login", cmd_login, "Store credentials for a registry" },
+	{ "logout", cmd_logout, "Forget the credentials of a registry" },
 	{ "version", cmd_version, "Show the version" },
 };
 
@@ -38,10 +59,14 @@ int cli_open_runtime(const struct cli_globals *g, boxlite_runtime **rt)
 {
 	boxlite_error *err = NULL;
 
+	const char *lvl = getenv("BOXLITE_LOG");
+
 	if (boxlite_runtime_open(g->home, rt, &err) < 0) {
 		cli_report(err);
 		return -1;
 	}
+	if (lvl && !strcmp(lvl, "debug") && *boxlite_runtime_recovery_report(*rt))
+		fprintf(stderr, "boxlite: recovery:\n%s", boxlite_runtime_recovery_report(*rt));
 	return 0;
 }
 

@@ -28,6 +28,7 @@ struct bx_vm_spec {
 	const char *qmp_sock;   /* QMP socket (QEMU is server), may be NULL */
 	const char *console_log;/* serial console file, may be NULL (discard) */
 	const char *mem_path;   /* guest RAM file (memory-backend-file), NULL: anonymous */
+	int sandbox;            /* 1: QEMU's own seccomp sandbox (-sandbox on,...=deny) */
 };
 
 struct bx_engine_ops {

@@ -143,6 +143,10 @@ static int qemu_microvm_build_argv(const struct bx_vm_spec *s, char ***argv_out,
 	push(&b, "-no-user-config");
 	push(&b, "-nographic");
 	push(&b, "-no-reboot");
+	if (s->sandbox) {
+		push(&b, "-sandbox");
+		push(&b, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+	}
 
 	/* Serial console (ttyS0). */
 	if (s->console_log) {

@@ -1,7 +1,10 @@
-/* Box lifecycle: create (image + disk), start (spawn the shim, wait for the
- * agent), stop (graceful, then SIGTERM, then SIGKILL), remove. */
+/* Box lifecycle: create (image, disk, store record; nothing boots), start
+ * (spawn the shim, wait for the agent), stop (graceful, then SIGTERM, then
+ * SIGKILL), remove, and reattaching to a box from its record. The state in
+ * the store is reconciled with the shim process (box_state.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "box_impl.h"
 #include "cleanup.h"
 #include "conn.h"
 #include "image_store.h"
+#include "lock.h"
+#include "proc.h"
 #include "shim_config.h"
 #include "shim_spawn.h"
 #include "strv.h"
@@ -37,7 +43,27 @@ static void new_box_id(char out[13])
 	out[12] = '\0';
 }
 
-static void box_destroy(boxlite_box *box)
+static boxlite_box *box_alloc(boxlite_runtime *rt)
+{
+	boxlite_box *box = calloc(1, sizeof(*box));
+
+	if (!box)
+		return NULL;
+	box->rt = rt;
+	box->watchdog_fd = -1;
+	box->dir_fd = -1;
+	box->rec = calloc(1, sizeof(*box->rec));
+	box->info_rec = calloc(1, sizeof(*box->info_rec));
+	if (!box->rec || !box->info_rec) {
+		free(box->rec);
+		free(box->info_rec);
+		free(box);
+		return NULL;
+	}
+	return box;
+}
+
+void bx_box_destroy(boxlite_box *box)
 {
 	if (!box)
 		return;
@@ -49,7 +75,160 @@ static void box_destroy(boxlite_box *box)
 	bx_strv_free(box->main_argv);
 	free(box->workdir);
 	free(box->user);
+	free(box->name);
+	free(box->image);
+	bx_box_record_clear(box->rec);
+	bx_box_record_clear(box->info_rec);
+	free(box->rec);
+	free(box->info_rec);
 	free(box);
+}
+
+/* ---- the config document kept in the store */
+
+static json_t *strv_json(char *const *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && v && v[i]; i++)
+		if (json_array_append_new(a, json_string(v[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static char **json_strv(json_t *a)
+{
+	size_t n = json_array_size(a), i;
+	char **v = calloc(n + 1, sizeof(char *));
+	json_t *item;
+
+	if (!v)
+		return NULL;
+	json_array_foreach(a, i, item) {
+		if (!(v[i] = strdup(json_is_string(item) ? json_string_value(item) : ""))) {
+			bx_strv_free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+static char *config_json(const boxlite_box *box)
+{
+	json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:b, s:b, s:b, s:o, s:s, s:o, s:o*}", "image", box->image,
+			      "cpus", (int)box->cpus, "memory_mib", (int)box->memory_mib, "disk_size_gb",
+			      (int)box->disk_size_gb, "network", box->network, "detach", box->detach,
+			      "auto_remove", box->auto_remove, "env", strv_json(box->env), "workdir",
+			      box->workdir, "command", strv_json(box->main_argv), "user",
+			      box->user ? json_string(box->user) : NULL);
+	char *s;
+
+	if (!o)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+static int config_parse(boxlite_box *box, const char *text, struct bx_error *err)
+{
+	json_t *o = json_loads(text, 0, NULL), *user;
+	int cpus = 1, mem = 512, disk = 0, net = 1, det = 0, ar = 0, rc = 0;
+	json_t *env = NULL, *cmd = NULL;
+	const char *workdir = "/", *image = "";
+
+	if (!o || json_unpack(o, "{s:s, s:i, s:i, s:i, s:b, s:b, s:b, s:o, s:s, s:o}", "image", &image,
+			      "cpus", &cpus, "memory_mib", &mem, "disk_size_gb", &disk, "network", &net,
+			      "detach", &det, "auto_remove", &ar, "env", &env, "workdir", &workdir, "command",
+			      &cmd) < 0) {
+		json_decref(o);
+		return bx_err(err, -EIO, "store: box %s has an unreadable config", box->id);
+	}
+	box->cpus = (uint32_t)cpus;
+	box->memory_mib = (uint32_t)mem;
+	box->disk_size_gb = (uint32_t)disk;
+	box->network = net;
+	box->detach = det;
+	box->auto_remove = ar;
+	user = json_object_get(o, "user");
+	box->image = strdup(image);
+	box->workdir = strdup(workdir);
+	box->user = json_is_string(user) ? strdup(json_string_value(user)) : NULL;
+	box->env = json_strv(env);
+	box->main_argv = json_strv(cmd);
+	if (!box->image || !box->workdir || !box->env || !box->main_argv || (json_is_string(user) && !box->user))
+		rc = bx_err(err, -ENOMEM, "out of memory");
+	json_decref(o);
+	return rc;
+}
+
+static int open_dir(boxlite_box *box, struct bx_error *err)
+{
+	box->dir_fd = open(box->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (box->dir_fd < 0)
+		return bx_err_sys(err, -errno, "cannot open %s", box->dir);
+	return 0;
+}
+
+int bx_box_load(boxlite_runtime *rt, const struct bx_box_record *rec, boxlite_box **out, struct bx_error *err)
+{
+	boxlite_box *box = box_alloc(rt);
+	int rc;
+
+	if (!box)
+		return bx_err(err, -ENOMEM, "out of memory");
+	memcpy(box->id, rec->id, sizeof(box->id));
+	snprintf(box->dir, sizeof(box->dir), "%s/boxes/%s", rt->home, box->id);
+	if ((rc = bx_box_record_copy(box->rec, rec)) < 0 || (rec->name && !(box->name = strdup(rec->name)))) {
+		bx_box_destroy(box);
+		return bx_err(err, -ENOMEM, "out of memory");
+	}
+	if ((rc = config_parse(box, rec->config, err)) < 0 || (rc = open_dir(box, err)) < 0) {
+		bx_box_destroy(box);
+		return rc;
+	}
+	box->shim_pid = rec->shim_pid;
+	*out = box;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_get(boxlite_runtime *rt, const char *key, boxlite_box **out, boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	struct bx_box_record rec;
+	int rc;
+
+	*out = NULL;
+	rc = bx_store_find(rt->store, key, &rec, &err);
+	if (rc == 0) {
+		rc = bx_box_load(rt, &rec, out, &err);
+		bx_box_record_clear(&rec);
+	}
+	/* Not this process's box: if it starts it, the box must not die with it. */
+	if (rc == 0)
+		(*out)->detach = 1;
+	if (rc == 0 && (rc = bx_box_reconcile(*out, &err)) < 0) {
+		bx_box_destroy(*out);
+		*out = NULL;
+	}
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+/* ---- create */
+
+static int resize_disk(const char *disk, uint32_t gb, struct bx_error *err)
+{
+	char qemu_img[PATH_MAX], size[32], msg[512];
+	int rc = bx_find_tool("qemu-img", qemu_img, sizeof(qemu_img), err);
+
+	if (rc < 0)
+		return rc;
+	snprintf(size, sizeof(size), "%uG", gb);
+	const char *const argv[] = { qemu_img, "resize", "-q", "-f", "qcow2", disk, size, NULL };
+	rc = bx_run_tool(argv, msg, sizeof(msg), err);
+	return rc < 0 ? bx_err_wrap(err, rc, "setting the disk size to %u GiB (smaller than the image?)", gb) : 0;
 }
 
 static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite_box **out,
@@ -57,26 +236,46 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 {
 	struct bx_image img = { 0 };
 	char disk[PATH_MAX + 32], sub[PATH_MAX + 32];
+	_cleanup_free_ char *config = NULL;
 	boxlite_box *box;
-	int rc;
+	int home_lock = -1, rc;
 
 	if (!o || !o->image || !o->image[0])
 		return bx_err(err, -EINVAL, "no image given");
-	box = calloc(1, sizeof(*box));
+	box = box_alloc(rt);
 	if (!box)
 		return bx_err(err, -ENOMEM, "out of memory");
-	box->rt = rt;
-	box->watchdog_fd = -1;
-	box->dir_fd = -1;
 	box->cpus = o->cpus;
 	box->memory_mib = o->memory_mib;
 	box->network = o->network;
 	box->detach = o->detach;
+	box->disk_size_gb = o->disk_size_gb;
+	box->auto_remove = o->auto_remove;
+	box->security = o->security;
 
 	rc = bx_images_resolve(rt, o->image, &img, err);
 	if (rc < 0)
 		goto fail_nodir;
 
+	box->image = strdup(o->image);
+	box->name = o->name ? strdup(o->name) : NULL;
+	box->env = bx_env_merge((const char *const *)img.env, (const char *const *)o->env);
+	box->workdir = strdup(o->workdir ? o->workdir : img.workdir && img.workdir[0] ? img.workdir : "/");
+	box->user = o->user ? strdup(o->user) : img.user && img.user[0] ? strdup(img.user) : NULL;
+	/* docker: a new entrypoint drops the image's Cmd too. */
+	box->main_argv = bx_strv_concat(
+		(const char *const *)(o->entrypoint ? o->entrypoint : img.entrypoint),
+		(const char *const *)(o->command ? o->command : o->entrypoint ? NULL : img.cmd));
+	if (!box->image || (o->name && !box->name) || !box->env || !box->workdir || !box->main_argv ||
+	    (o->user && !box->user)) {
+		rc = bx_err(err, -ENOMEM, "out of memory");
+		goto fail_nodir;
+	}
+
+	/* Shared home lock from mkdir to insert: recovery (exclusive) never
+	 * sees our directory without its record. */
+	if ((rc = bx_lock_home(rt->home, 0, &home_lock, err)) < 0)
+		goto fail_nodir;
 	new_box_id(box->id);
 	snprintf(box->dir, sizeof(box->dir), "%s/boxes/%s", rt->home, box->id);
 	if (mkdir(box->dir, 0700) < 0) {
@@ -88,33 +287,39 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 		rc = bx_err_sys(err, -errno, "cannot create %s", sub);
 		goto fail;
 	}
-	box->dir_fd = open(box->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (box->dir_fd < 0) {
-		rc = bx_err_sys(err, -errno, "cannot open %s", box->dir);
+	if ((rc = open_dir(box, err)) < 0)
 		goto fail;
-	}
 	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box->dir);
-	rc = bx_disk_create_overlay(img.base_path, disk, err);
-	if (rc < 0)
+	if ((rc = bx_disk_create_overlay(img.base_path, disk, err)) < 0)
+		goto fail;
+	if (box->disk_size_gb && (rc = resize_disk(disk, box->disk_size_gb, err)) < 0)
 		goto fail;
 
-	box->env = bx_env_merge((const char *const *)img.env, (const char *const *)o->env);
-	box->workdir = strdup(o->workdir ? o->workdir : img.workdir && img.workdir[0] ? img.workdir : "/");
-	box->user = img.user && img.user[0] ? strdup(img.user) : NULL;
-	box->main_argv = bx_strv_concat((const char *const *)img.entrypoint,
-					(const char *const *)(o->command ? o->command : img.cmd));
-	if (!box->env || !box->workdir || !box->main_argv) {
+	config = config_json(box);
+	if (!config) {
 		rc = bx_err(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
+	memcpy(box->rec->id, box->id, sizeof(box->id));
+	box->rec->name = box->name ? strdup(box->name) : NULL;
+	box->rec->image = strdup(box->image);
+	box->rec->config = TAKE_PTR(config);
+	box->rec->state = BOXLITE_BOX_CONFIGURED;
+	box->rec->exit_code = -1;
+	box->rec->detached = box->detach;
+	box->rec->created_at = bx_now_ns();
+	if ((rc = bx_store_insert(rt->store, box->rec, err)) < 0)
+		goto fail;
+	bx_unlock(&home_lock);
 	bx_image_free(&img);
 	*out = box;
 	return 0;
 fail:
 	bx_rm_rf_at(AT_FDCWD, box->dir, NULL);
 fail_nodir:
+	bx_unlock(&home_lock);
 	bx_image_free(&img);
-	box_destroy(box);
+	bx_box_destroy(box);
 	return rc;
 }
 
@@ -131,6 +336,8 @@ BX_EXPORT const char *boxlite_box_id(const boxlite_box *box)
 	return box->id;
 }
 
+/* ---- start */
+
 static int env_int(const char *name, int def)
 {
 	const char *v = getenv(name);
@@ -143,18 +350,58 @@ static int env_int(const char *name, int def)
 	return (*end || n <= 0 || n > 24 * 3600 * 1000) ? def : (int)n;
 }
 
-static int box_start(boxlite_box *box, struct bx_error *err)
+/* A detached shim must not stay our child (it would be a zombie in a
+ * long-lived creator): spawn it from a short-lived middle process, so it is
+ * reparented to init (or the nearest subreaper). */
+struct spawn_result {
+	int rc;
+	pid_t pid;
+	struct bx_error err;
+};
+
+static int spawn_detached(boxlite_box *box, const char *json, struct bx_error *err)
+{
+	struct spawn_result r = { .rc = -EIO };
+	int p[2], status;
+	pid_t mid;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return bx_err_sys(err, -errno, "pipe");
+	mid = fork();
+	if (mid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return bx_err_sys(err, -errno, "fork");
+	}
+	if (mid == 0) {
+		int wfd;
+		close(p[0]);
+		r.rc = bx_shim_spawn(box->rt->shim, box->dir, box->id, json, 1, 1, &r.pid, &wfd, &r.err);
+		n = write(p[1], &r, sizeof(r));
+		_exit(n == (ssize_t)sizeof(r) ? 0 : 1);
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(r))
+		return bx_err(err, -EIO, "spawning the shim: the helper process died");
+	if (r.rc < 0)
+		return bx_err(err, r.rc, "%s", r.err.msg);
+	box->shim_pid = r.pid;
+	return 0;
+}
+
+static int spawn_shim(boxlite_box *box, int hold, struct bx_error *err)
 {
 	boxlite_runtime *rt = box->rt;
 	struct bx_shim_config cfg = { 0 };
 	_cleanup_free_ char *json = NULL;
-	struct bx_conn *c = NULL;
 	int rc;
-
-	if (box->shim_pid > 0 && bx_box_shim_alive(box))
-		return bx_err(err, -EALREADY, "box %s is already running", box->id);
-	if ((rc = bx_accel_decide(rt, err)) < 0)
-		return rc;
 
 	cfg.version = BX_SHIM_CONFIG_VERSION;
 	cfg.box_id = box->id;
@@ -168,10 +415,18 @@ static int box_start(boxlite_box *box, struct bx_error *err)
 	cfg.memory_mib = box->memory_mib;
 	cfg.root_disk = (char *)"disk.qcow2";
 	cfg.network = box->network;
+	cfg.security = box->security == BOXLITE_SECURITY_DEVELOPMENT ? BX_SECURITY_DEVELOPMENT : BX_SECURITY_JAIL;
 	cfg.hostname = box->id;
 	cfg.env = box->env;
 	cfg.n_env = bx_strv_len(box->env);
 	cfg.ready_timeout_ms = (unsigned)env_int("BOXLITE_READY_TIMEOUT_MS", DEFAULT_READY_TIMEOUT_MS);
+	if (box->main_argv && box->main_argv[0]) {
+		cfg.main_argv = box->main_argv;
+		cfg.main_cwd = box->workdir;
+		cfg.main_user = box->user;
+		cfg.main_hold = hold;
+		cfg.main_close_stdin = hold; /* attach: docker run without -i */
+	}
 	if ((rc = bx_shim_config_to_json(&cfg, &json, err)) < 0)
 		return rc;
 
@@ -181,25 +436,99 @@ static int box_start(boxlite_box *box, struct bx_error *err)
 		close(box->watchdog_fd);
 		box->watchdog_fd = -1;
 	}
-	rc = bx_shim_spawn(rt->shim, box->dir, box->id, json, box->detach, 1, &box->shim_pid,
-			   &box->watchdog_fd, err);
+	if (box->detach)
+		rc = spawn_detached(box, json, err);
+	else
+		rc = bx_shim_spawn(rt->shim, box->dir, box->id, json, 0, 1, &box->shim_pid, &box->watchdog_fd, err);
 	explicit_bzero(json, strlen(json)); /* it may hold secrets */
-	if (rc < 0)
+	return rc;
+}
+
+static int save(boxlite_box *box, struct bx_error *err)
+{
+	return bx_store_update_state(box->rt->store, box->rec, err);
+}
+
+static void kill_shim(boxlite_box *box)
+{
+	if (box->shim_pid > 0 && bx_box_shim_alive(box)) {
+		kill(-box->shim_pid, SIGKILL);
+		kill(box->shim_pid, SIGKILL);
+		for (int i = 0; i < 500 && bx_box_shim_alive(box); i++)
+			usleep(10000);
+	}
+	box->shim_pid = 0;
+}
+
+int bx_box_start_locked(boxlite_box *box, int hold, struct bx_error *err)
+{
+	struct bx_box_record *r = box->rec;
+	char exit_path[PATH_MAX + 8];
+	struct bx_conn *c = NULL;
+	int rc;
+
+	if ((rc = bx_box_reconcile_locked(box, err)) < 0)
 		return rc;
-	rc = bx_conn_open(box, (int)cfg.ready_timeout_ms + 5000, &c, err);
+	if (bx_state_active(r->state))
+		return bx_err(err, -EALREADY, "box %s is already %s", box->id, bx_state_name(r->state));
+	if ((rc = bx_accel_decide(box->rt, err)) < 0)
+		return rc;
+	snprintf(exit_path, sizeof(exit_path), "%s/exit", box->dir);
+	unlink(exit_path);
+	r->state = BOXLITE_BOX_STARTING;
+	r->exit_code = -1;
+	free(r->reason);
+	r->reason = NULL;
+	r->shim_pid = 0;
+	r->shim_starttime = 0;
+	r->started_at = bx_now_ns();
+	r->finished_at = 0;
+	if ((rc = save(box, err)) < 0)
+		return rc;
+
+	rc = spawn_shim(box, hold, err);
+	if (rc == 0) {
+		r->shim_pid = box->shim_pid;
+		bx_proc_starttime(box->shim_pid, &r->shim_starttime);
+		rc = save(box, err);
+	}
+	if (rc == 0)
+		rc = bx_conn_open(box, env_int("BOXLITE_READY_TIMEOUT_MS", DEFAULT_READY_TIMEOUT_MS) + 5000, &c, err);
 	if (rc < 0) {
-		boxlite_box_stop(box, 1000, NULL);
+		kill_shim(box);
+		r->state = BOXLITE_BOX_FAILED;
+		r->reason = strdup(err->msg);
+		r->shim_pid = 0;
+		r->shim_starttime = 0;
+		r->finished_at = bx_now_ns();
+		save(box, NULL);
 		return rc;
 	}
 	bx_conn_close(c);
-	return 0;
+	r->state = BOXLITE_BOX_RUNNING;
+	return save(box, err);
 }
 
 BX_EXPORT int boxlite_box_start(boxlite_box *box, boxlite_error **errp)
 {
 	struct bx_error err = { 0 };
-	int rc = box_start(box, &err);
+	int lock = -1;
+	int rc = bx_lock_box(box->rt->home, box->id, &lock, &err);
+
+	if (rc == 0)
+		rc = bx_box_start_locked(box, 0, &err);
+	bx_unlock(&lock);
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+/* ---- stop */
+
+/* Alive and not a zombie (a zombie child of another process is gone for
+ * us: it is that process's to reap). Reaps it when it is our child. */
+static int shim_running(boxlite_box *box)
+{
+	uint64_t st;
+	return bx_box_shim_alive(box) && bx_proc_starttime(box->shim_pid, &st) == 0;
 }
 
 /* Waits up to ms for the shim to exit. Returns 1 when it is gone. */
@@ -207,7 +536,7 @@ static int wait_shim_gone(boxlite_box *box, int ms)
 {
 	uint64_t deadline = bx_now_ns() + (uint64_t)ms * 1000000ull;
 
-	while (bx_box_shim_alive(box)) {
+	while (shim_running(box)) {
 		if (bx_now_ns() >= deadline)
 			return 0;
 		usleep(10000);
@@ -215,7 +544,7 @@ static int wait_shim_gone(boxlite_box *box, int ms)
 	return 1;
 }
 
-static void ask_graceful_shutdown(boxlite_box *box, int timeout_ms)
+static void ask_graceful_shutdown(boxlite_box *box, int timeout_ms, int resume)
 {
 	struct bx_conn *c = NULL;
 	struct bx_error ignored = { 0 };
@@ -224,6 +553,10 @@ static void ask_graceful_shutdown(boxlite_box *box, int timeout_ms)
 
 	if (bx_conn_open(box, 2000, &c, &ignored) < 0)
 		return;
+	/* A paused guest cannot shut down: let it run first. */
+	if (resume && bx_conn_send(c, 0, BXP_RESUME, 0, NULL, 0, &ignored) == 0)
+		while (bx_conn_recv(c, 2000, &h, &p, &ignored) == 0 && !(h.chan == 0 && (h.type == BXP_RESUME || h.type == BXP_ERROR)))
+			;
 	if (bx_conn_send(c, 0, BXP_SHUTDOWN, 0, NULL, 0, &ignored) == 0) {
 		/* The shim closes every connection when the VM is gone. */
 		while (bx_conn_recv(c, timeout_ms, &h, &p, &ignored) == 0)
@@ -232,15 +565,25 @@ static void ask_graceful_shutdown(boxlite_box *box, int timeout_ms)
 	bx_conn_close(c);
 }
 
-BX_EXPORT int boxlite_box_stop(boxlite_box *box, uint32_t timeout_ms, boxlite_error **errp)
+int bx_box_stop_locked(boxlite_box *box, uint32_t timeout_ms, struct bx_error *err)
 {
-	pid_t pid = box->shim_pid;
+	struct bx_box_record *r = box->rec;
+	int rc, paused;
+	pid_t pid;
 
-	(void)errp;
 	if (!timeout_ms)
 		timeout_ms = DEFAULT_STOP_TIMEOUT_MS;
+	if ((rc = bx_box_reconcile_locked(box, err)) < 0)
+		return rc;
+	if (!bx_state_active(r->state))
+		goto out;
+	paused = r->state == BOXLITE_BOX_PAUSED;
+	r->state = BOXLITE_BOX_STOPPING;
+	if ((rc = save(box, err)) < 0)
+		return rc;
+	pid = box->shim_pid;
 	if (pid > 0 && bx_box_shim_alive(box)) {
-		ask_graceful_shutdown(box, (int)timeout_ms);
+		ask_graceful_shutdown(box, (int)timeout_ms, paused);
 		if (!wait_shim_gone(box, (int)timeout_ms)) {
 			kill(pid, SIGTERM);
 			if (!wait_shim_gone(box, STOP_GRACE_MS)) {
@@ -252,6 +595,9 @@ BX_EXPORT int boxlite_box_stop(boxlite_box *box, uint32_t timeout_ms, boxlite_er
 			}
 		}
 	}
+	if ((rc = bx_box_reconcile_locked(box, err)) < 0)
+		return rc;
+out:
 	box->shim_pid = 0;
 	if (box->watchdog_fd >= 0) {
 		close(box->watchdog_fd);
@@ -260,14 +606,57 @@ BX_EXPORT int boxlite_box_stop(boxlite_box *box, uint32_t timeout_ms, boxlite_er
 	return 0;
 }
 
+BX_EXPORT int boxlite_box_stop(boxlite_box *box, uint32_t timeout_ms, boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	int lock = -1;
+	int rc = bx_lock_box(box->rt->home, box->id, &lock, &err);
+
+	if (rc == 0)
+		rc = bx_box_stop_locked(box, timeout_ms, &err);
+	bx_unlock(&lock);
+	if (rc == -ENOENT)
+		rc = 0; /* removed meanwhile: stopped for good */
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+/* ---- remove */
+
+int bx_box_remove_locked(boxlite_box *box, struct bx_error *err)
+{
+	char lock_path[PATH_MAX + 32];
+	int rc;
+	int home_lock = -1;
+
+	bx_box_stop_locked(box, 0, NULL);
+	kill_shim(box);
+	/* Shared home lock: recovery must not see (and delete) our directory
+	 * between the record's deletion and ours. */
+	if (!box->rt->recovering && (rc = bx_lock_home(box->rt->home, 0, &home_lock, err)) < 0)
+		return rc;
+	if ((rc = bx_store_delete(box->rt->store, box->id, err)) < 0) {
+		bx_unlock(&home_lock);
+		return rc;
+	}
+	box->removed = 1;
+	rc = bx_rm_rf_at(AT_FDCWD, box->dir, err);
+	bx_unlock(&home_lock);
+	/* A waiter on the old lock file re-reads the store and finds no box. */
+	snprintf(lock_path, sizeof(lock_path), "%s/locks/%s.lock", box->rt->home, box->id);
+	unlink(lock_path);
+	return rc;
+}
+
 BX_EXPORT int boxlite_box_remove(boxlite_box *box, boxlite_error **errp)
 {
 	struct bx_error err = { 0 };
-	int rc;
+	int lock = -1;
+	int rc = bx_lock_box(box->rt->home, box->id, &lock, &err);
 
-	boxlite_box_stop(box, 0, NULL);
-	rc = bx_rm_rf_at(AT_FDCWD, box->dir, &err);
-	box_destroy(box);
+	if (rc == 0 && !box->removed)
+		rc = bx_box_remove_locked(box, &err);
+	bx_unlock(&lock);
+	bx_box_destroy(box);
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }
 
@@ -275,9 +664,10 @@ BX_EXPORT void boxlite_box_free(boxlite_box *box)
 {
 	if (!box)
 		return;
-	if (!box->detach)
+	/* Only the handle that started a non-detached box owns it. */
+	if (box->watchdog_fd >= 0 && !box->removed)
 		boxlite_box_stop(box, 0, NULL);
-	box_destroy(box);
+	bx_box_destroy(box);
 }
 
 BX_EXPORT void boxlite_box_timings(const boxlite_box *box, boxlite_timings *out)

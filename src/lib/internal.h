@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "error.h"
 #include "fsutil.h"
+#include "store.h"
 
 #define BX_EXPORT __attribute__((visibility("default")))
 
@@ -22,7 +23,12 @@ struct boxlite_error {
 /* Hands an internal error to the caller of a public function. Returns rc. */
 int bx_error_export(int rc, struct bx_error *e, enum boxlite_error_origin origin, boxlite_error **out);
 
+struct bx_store;
+
 struct boxlite_runtime {
+	struct bx_store *store;
+	char *recovery_report; /* what bx_recover cleaned, "" if nothing */
+	int recovering;        /* bx_recover holds the home lock exclusively */
 	char home[PATH_MAX];
 	char share_dir[PATH_MAX];
 	char kernel[PATH_MAX];
@@ -44,6 +50,12 @@ struct boxlite_box_options {
 	char **command; /* NULL: the image's Cmd */
 	int network;
 	int detach;
+	char *name;        /* NULL: none */
+	char *user;        /* NULL: the image's */
+	char **entrypoint; /* NULL: the image's; {NULL}: none */
+	uint32_t disk_size_gb; /* 0: the image's size */
+	int auto_remove;
+	int security;          /* enum boxlite_security */
 };
 
 struct boxlite_box {
@@ -56,6 +68,13 @@ struct boxlite_box {
 	char **main_argv;/* entrypoint + command, NULL-terminated (may be empty) */
 	uint32_t cpus, memory_mib;
 	int network, detach;
+	char *name, *image;   /* name NULL: none */
+	uint32_t disk_size_gb;
+	int auto_remove;
+	int security;         /* enum boxlite_security: this handle's starts only */
+	int removed;          /* record and files are gone */
+	struct bx_box_record *rec; /* last state read from the store */
+	struct bx_box_record *info_rec; /* strings handed out by boxlite_box_info_get */
 	pid_t shim_pid;       /* 0 when not started */
 	int watchdog_fd;      /* write end of the watchdog pipe, -1 when detached */
 	int dir_fd;           /* O_PATH fd of dir, to address its sockets */
@@ -76,6 +95,21 @@ int bx_images_resolve(boxlite_runtime *rt, const char *ref, struct bx_image *out
 
 /* disk.c */
 int bx_disk_create_overlay(const char *base, const char *overlay, struct bx_error *err);
+
+/* options.c: 1..64 of [A-Za-z0-9_.-], starting alphanumeric. */
+int bx_valid_box_name(const char *name);
+
+/* box.c */
+/* Brings the record of box in line with its processes (shim dead -> stopped
+ * or failed, from its exit file) unless another process holds its lock.
+ * Removes an auto-remove box that has stopped (then returns -ENOENT). */
+int bx_box_reconcile(boxlite_box *box, struct bx_error *err);
+int bx_box_load(boxlite_runtime *rt, const struct bx_box_record *rec, boxlite_box **out,
+		struct bx_error *err);
+
+/* recovery.c: at runtime open, under the exclusive home lock. *report is a
+ * malloc'd summary of what was cleaned ("" when nothing). */
+int bx_recover(boxlite_runtime *rt, char **report, struct bx_error *err);
 
 /* client.c: one connection to a box's shim. */
 int bx_client_connect(boxlite_box *box, int timeout_ms, struct bx_error *err);

@@ -1,4 +1,5 @@
 /* Box options: a builder the caller fills before boxlite_box_create. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,81 @@ BX_EXPORT int boxlite_box_options_set_command(boxlite_box_options *o, const char
 	return 0;
 }
 
+int bx_valid_box_name(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n < 1 || n > 64 || !isalnum((unsigned char)name[0]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
+			return 0;
+	return 1;
+}
+
+static int set_str(char **dst, const char *v)
+{
+	char *d = strdup(v);
+
+	if (!d)
+		return -ENOMEM;
+	free(*dst);
+	*dst = d;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_options_set_name(boxlite_box_options *o, const char *name)
+{
+	if (!bx_valid_box_name(name))
+		return -EINVAL;
+	return set_str(&o->name, name);
+}
+
+BX_EXPORT int boxlite_box_options_set_user(boxlite_box_options *o, const char *user)
+{
+	if (!user || !*user)
+		return -EINVAL;
+	return set_str(&o->user, user);
+}
+
+BX_EXPORT int boxlite_box_options_set_entrypoint(boxlite_box_options *o, const char *const *argv)
+{
+	static const char *const none[] = { NULL };
+	char **v;
+
+	if (!argv || !argv[0])
+		return -EINVAL;
+	if (!argv[0][0] && !argv[1])
+		argv = none; /* docker's --entrypoint "": no entrypoint */
+	if (!(v = bx_strv_dup(argv)))
+		return -ENOMEM;
+	bx_strv_free(o->entrypoint);
+	o->entrypoint = v;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_options_set_disk_size_gb(boxlite_box_options *o, uint32_t gb)
+{
+	if (gb < 1 || gb > 4096)
+		return -EINVAL;
+	o->disk_size_gb = gb;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_options_set_auto_remove(boxlite_box_options *o, int auto_remove)
+{
+	o->auto_remove = !!auto_remove;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_options_set_security(boxlite_box_options *o, int security)
+{
+	if (security != BOXLITE_SECURITY_JAIL && security != BOXLITE_SECURITY_DEVELOPMENT)
+		return -EINVAL;
+	o->security = security;
+	return 0;
+}
+
 BX_EXPORT void boxlite_box_options_free(boxlite_box_options *o)
 {
 	if (!o)
@@ -104,5 +180,8 @@ BX_EXPORT void boxlite_box_options_free(boxlite_box_options *o)
 	free(o->env);
 	free(o->workdir);
 	bx_strv_free(o->command);
+	bx_strv_free(o->entrypoint);
+	free(o->name);
+	free(o->user);
 	free(o);
 }

@@ -55,16 +55,28 @@ BX_EXPORT int boxlite_runtime_open(const char *home, boxlite_runtime **out, boxl
 		goto fail;
 	if ((rc = bx_paths_resolve(rt, &err)) < 0)
 		goto fail;
+	if ((rc = bx_store_open(rt->home, &rt->store, &err)) < 0 ||
+	    (rc = bx_recover(rt, &rt->recovery_report, &err)) < 0)
+		goto fail;
 	*out = rt;
 	return 0;
 fail:
-	free(rt);
+	boxlite_runtime_close(rt);
 	return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
 }
 
 BX_EXPORT void boxlite_runtime_close(boxlite_runtime *rt)
 {
+	if (!rt)
+		return;
+	bx_store_close(rt->store);
+	free(rt->recovery_report);
 	free(rt);
+}
+
+BX_EXPORT const char *boxlite_runtime_recovery_report(const boxlite_runtime *rt)
+{
+	return rt->recovery_report ? rt->recovery_report : "";
 }
 
 BX_EXPORT const char *boxlite_runtime_home(const boxlite_runtime *rt)

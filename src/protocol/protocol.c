@@ -72,6 +72,7 @@ const char *bxp_type_name(uint16_t type)
 		[BXP_EXIT] = "EXIT",         [BXP_SIGNAL] = "SIGNAL", [BXP_RESIZE] = "RESIZE",
 		[BXP_CLOSE] = "CLOSE",       [BXP_SHUTDOWN] = "SHUTDOWN", [BXP_PING] = "PING",
 		[BXP_PONG] = "PONG",
+		[BXP_ATTACH] = "ATTACH",     [BXP_PAUSE] = "PAUSE",   [BXP_RESUME] = "RESUME",
 	};
 	if (type >= BXP_TYPE_MAX || !names[type])
 		return "UNKNOWN";

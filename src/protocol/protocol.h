@@ -44,6 +44,9 @@ enum bxp_type {
 	BXP_SHUTDOWN = 14,    /* host->guest, chan 0: sync and power off */
 	BXP_PING = 15,        /* host->guest, chan 0 */
 	BXP_PONG = 16,        /* guest->host, chan 0 */
+	BXP_ATTACH = 17,      /* client->shim, chan N: copy the main command's session here */
+	BXP_PAUSE = 18,       /* client->shim, chan 0: freeze the vCPUs; echoed when done */
+	BXP_RESUME = 19,      /* client->shim, chan 0: run them again; echoed when done */
 	BXP_TYPE_MAX
 };
 
@@ -86,6 +89,11 @@ enum bxp_tag {
 	BXT_H_AGENT_HELLO = 27, /* u64: agent HELLO received */
 	BXT_H_READY = 28,       /* u64: SETUP_DONE received, box ready */
 	BXT_T_SETUP_DONE = 29,  /* u64: guest CLOCK_BOOTTIME ns when setup finished */
+	/* Copy (EXEC with one of these instead of ARG runs the agent's own tar
+	 * streamer; see docs/protocol.md "Copy"). */
+	BXT_COPY_OUT = 30,      /* str: guest path to send as a tar stream on stdout */
+	BXT_COPY_IN = 31,       /* str: guest path to extract the tar from stdin into */
+	BXT_COPY_SINGLE = 32,   /* u32 1: COPY_IN holds one top entry; docker cp target rules */
 	BXT_TAG_MAX
 };
 

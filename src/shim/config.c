@@ -30,6 +30,13 @@ void bx_shim_config_free(struct bx_shim_config *cfg)
 	free(cfg->initramfs);
 	free(cfg->root_disk);
 	free(cfg->hostname);
+	if (cfg->main_argv) {
+		for (size_t i = 0; cfg->main_argv[i]; i++)
+			wipe_free(cfg->main_argv[i]);
+		free(cfg->main_argv);
+	}
+	free(cfg->main_cwd);
+	free(cfg->main_user);
 	if (cfg->env) {
 		for (size_t i = 0; i < cfg->n_env; i++)
 			wipe_free(cfg->env[i]);
@@ -207,8 +214,50 @@ static int valid_box_id(const char *id)
 
 static const char *const known_keys[] = {
 	"version", "box_id", "box_dir", "detach", "qemu", "accel", "kernel", "initramfs", "cpus",
-	"memory_mib", "root_disk", "network", "hostname", "env", "ready_timeout_ms",
+	"memory_mib", "root_disk", "network", "hostname", "env", "ready_timeout_ms", "main",
+	"security",
 };
+
+/* The optional "main" object (shim_config.h). */
+static int get_main(json_t *root, struct bx_shim_config *cfg, struct bx_error *err)
+{
+	json_t *m = json_object_get(root, "main"), *argv, *item, *v;
+	const char *key;
+	size_t i;
+	int rc;
+
+	if (!m)
+		return 0;
+	if (!json_is_object(m))
+		return bx_err(err, -EINVAL, "config: field \"main\" must be an object");
+	json_object_foreach(m, key, v)
+		if (strcmp(key, "argv") && strcmp(key, "cwd") && strcmp(key, "user") && strcmp(key, "hold") &&
+		    strcmp(key, "close_stdin"))
+			return bx_err(err, -EINVAL, "config: unknown field \"main.%.64s\"", key);
+	if ((rc = get_member(m, "argv", JSON_ARRAY, "an array of strings", &argv, err)) < 0)
+		return rc;
+	if (json_array_size(argv) == 0)
+		return bx_err(err, -EINVAL, "config: main.argv must not be empty");
+	cfg->main_argv = calloc(json_array_size(argv) + 1, sizeof(char *));
+	if (!cfg->main_argv)
+		return bx_err(err, -ENOMEM, "config: out of memory");
+	json_array_foreach(argv, i, item) {
+		if (!json_is_string(item) || strlen(json_string_value(item)) != json_string_length(item))
+			return bx_err(err, -EINVAL, "config: main.argv[%zu] must be a string without NUL", i);
+		if (!(cfg->main_argv[i] = strdup(json_string_value(item))))
+			return bx_err(err, -ENOMEM, "config: out of memory");
+	}
+	if (json_object_get(m, "cwd") && (rc = get_abs_path(m, "cwd", &cfg->main_cwd, err)) < 0)
+		return rc;
+	if (json_object_get(m, "user") && (rc = get_str(m, "user", &cfg->main_user, err)) < 0)
+		return rc;
+	if (json_object_get(m, "hold") && (rc = get_bool(m, "hold", &cfg->main_hold, err)) < 0)
+		return rc;
+	if (json_object_get(m, "close_stdin") &&
+	    (rc = get_bool(m, "close_stdin", &cfg->main_close_stdin, err)) < 0)
+		return rc;
+	return 0;
+}
 
 static int parse_root(json_t *root, struct bx_shim_config *cfg, struct bx_error *err)
 {
@@ -252,7 +301,8 @@ static int parse_root(json_t *root, struct bx_shim_config *cfg, struct bx_error 
 	    (rc = get_str(root, "network", &network, err)) < 0 ||
 	    (rc = get_str(root, "hostname", &cfg->hostname, err)) < 0 ||
 	    (rc = get_env(root, cfg, err)) < 0 ||
-	    (rc = get_uint(root, "ready_timeout_ms", 1, 24u * 3600 * 1000, &cfg->ready_timeout_ms, err)) < 0)
+	    (rc = get_uint(root, "ready_timeout_ms", 1, 24u * 3600 * 1000, &cfg->ready_timeout_ms, err)) < 0 ||
+	    (rc = get_main(root, cfg, err)) < 0)
 		return rc;
 
 	if (!valid_box_id(cfg->box_id))
@@ -271,6 +321,18 @@ static int parse_root(json_t *root, struct bx_shim_config *cfg, struct bx_error 
 		return bx_err(err, -EINVAL, "config: field \"network\" must be \"user\" or \"none\"");
 	if (strlen(cfg->hostname) > 64)
 		return bx_err(err, -EINVAL, "config: field \"hostname\" longer than 64 bytes");
+	/* Optional: "jail" (the default) or "development" (no jail). */
+	if (json_object_get(root, "security")) {
+		_cleanup_free_ char *sec = NULL;
+		if ((rc = get_str(root, "security", &sec, err)) < 0)
+			return rc;
+		if (!strcmp(sec, "jail"))
+			cfg->security = BX_SECURITY_JAIL;
+		else if (!strcmp(sec, "development"))
+			cfg->security = BX_SECURITY_DEVELOPMENT;
+		else
+			return bx_err(err, -EINVAL, "config: field \"security\" must be \"jail\" or \"development\"");
+	}
 	return 0;
 }
 
@@ -330,6 +392,24 @@ int bx_shim_config_to_json(const struct bx_shim_config *cfg, char **json_out, st
 	bad |= json_object_set_new(root, "hostname", json_string(cfg->hostname));
 	bad |= json_object_set_new(root, "env", env);
 	bad |= json_object_set_new(root, "ready_timeout_ms", json_integer(cfg->ready_timeout_ms));
+	if (cfg->security == BX_SECURITY_DEVELOPMENT)
+		bad |= json_object_set_new(root, "security", json_string("development"));
+	if (cfg->main_argv && cfg->main_argv[0]) {
+		json_t *m = json_object(), *argv = json_array();
+		bad |= !m || !argv;
+		for (size_t i = 0; argv && cfg->main_argv[i]; i++)
+			bad |= json_array_append_new(argv, json_string(cfg->main_argv[i]));
+		bad |= json_object_set_new(m, "argv", argv);
+		if (cfg->main_cwd)
+			bad |= json_object_set_new(m, "cwd", json_string(cfg->main_cwd));
+		if (cfg->main_user)
+			bad |= json_object_set_new(m, "user", json_string(cfg->main_user));
+		if (cfg->main_hold)
+			bad |= json_object_set_new(m, "hold", json_true());
+		if (cfg->main_close_stdin)
+			bad |= json_object_set_new(m, "close_stdin", json_true());
+		bad |= json_object_set_new(root, "main", m);
+	}
 	if (!bad)
 		*json_out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(root);

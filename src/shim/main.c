@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "jail.h"
 #include "shim.h"
 
 static int write_pid_file(struct bx_error *err)
@@ -281,11 +282,13 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	bxp_framer_init(s.agent_in);
+	main_cmd_init(&s);
 	if ((rc = vm_check_files(&s, &err)) < 0 || (rc = mux_listen(&s, &err)) < 0 ||
-	    (rc = vm_start(&s, &err)) < 0)
+	    (rc = bx_jail_enter(&s.cfg, &err)) < 0 || (rc = vm_start(&s, &err)) < 0)
 		goto fail;
 
 	run(&s);
+	main_cmd_finish(&s);
 	cleanup(&s);
 	if (s.failed) {
 		bx_error_log("box failed: %s", s.fail_msg[0] ? s.fail_msg : "see above");

@@ -43,6 +43,7 @@ struct client {
 	struct outq out;
 	struct chan *chans;
 	uint64_t window_sum;
+	uint32_t attach_chan; /* the client's channel for the main session, 0: none */
 	int greeted; /* HELLO sent: the client may talk */
 	int closing; /* close once the queue is written */
 	int dead;    /* closed; freed by mux_reap_dead */
@@ -86,7 +87,7 @@ static struct chan *chan_new(struct shim *s, struct client *c, uint32_t client_i
 		id = s->next_agent_chan++;
 		if (s->next_agent_chan == 0)
 			s->next_agent_chan = 1;
-	} while (id == 0 || agent_chan_find(s, id));
+	} while (id == 0 || id == MAIN_AGENT_CHAN || agent_chan_find(s, id));
 	ch->agent_id = id;
 	ch->client_id = client_id;
 	ch->window = window;
@@ -329,6 +330,18 @@ static int control_frame(struct shim *s, struct client *c, const struct bxp_head
 	case BXP_SHUTDOWN:
 		shim_stop(s, &stop_graceful, "client %u asked for shutdown", c->id);
 		return 0;
+	case BXP_PAUSE:
+	case BXP_RESUME: {
+		struct bx_error err = { 0 };
+		const char *cmd = h->type == BXP_PAUSE ? "stop" : "cont";
+
+		if (qmp_command(QMP_SOCK, cmd, 2000, &err) < 0)
+			client_send_error(s, c, 0, -err.code, err.msg);
+		else
+			client_send(s, c, 0, h->type, 0, NULL, 0);
+		bx_info("client %u: QMP %s%s%s", c->id, cmd, err.code ? ": " : "", err.msg);
+		return 0;
+	}
 	default:
 		return -EPROTO;
 	}
@@ -342,6 +355,19 @@ static int client_frame(struct shim *s, struct client *c, const struct bxp_heade
 		return -EPROTO;
 	if (h->chan == 0)
 		return control_frame(s, c, h, p);
+	if (h->type == BXP_ATTACH) {
+		if (s->main == MAIN_NONE)
+			client_send_error(s, c, h->chan, ENOENT, "the box has no main command");
+		else if (s->main == MAIN_DONE)
+			client_send(s, c, h->chan, s->main_end_type, 0, s->main_end, s->main_end_len);
+		else if (c->attach_chan || client_chan_find(c, h->chan))
+			return -EPROTO;
+		else {
+			c->attach_chan = h->chan;
+			main_cmd_start(s); /* when held for the first attach */
+		}
+		return 0;
+	}
 	switch (h->type) {
 	case BXP_EXEC: case BXP_DATA: case BXP_EOF: case BXP_WINDOW:
 	case BXP_SIGNAL: case BXP_RESIZE: case BXP_CLOSE:
@@ -501,6 +527,20 @@ void mux_ready(struct shim *s)
 	for (struct client *c = s->clients; c; c = c->next)
 		if (!c->dead && !c->greeted && !c->closing)
 			greet(s, c);
+	main_cmd_on_ready(s);
+}
+
+void mux_to_attached(struct shim *s, uint16_t type, uint8_t stream, const void *payload, size_t len)
+{
+	for (struct client *c = s->clients; c; c = c->next) {
+		uint32_t chan = c->attach_chan;
+
+		if (c->dead || !chan)
+			continue;
+		if (type == BXP_EXIT || type == BXP_ERROR)
+			c->attach_chan = 0;
+		client_send(s, c, chan, type, stream, payload, len);
+	}
 }
 
 void mux_boot_failed(struct shim *s, int err_no, const char *msg)
@@ -520,6 +560,8 @@ void mux_box_stopped(struct shim *s)
 			continue;
 		if (!c->greeted)
 			client_send_error(s, c, 0, EIO, "the box stopped before it was ready");
+		if (c->attach_chan && !c->dead)
+			client_send_error(s, c, c->attach_chan, EIO, "box stopped");
 		while (!c->dead && c->chans) {
 			struct chan *ch = c->chans;
 			uint32_t id = ch->client_id;
@@ -538,6 +580,8 @@ int mux_from_agent(struct shim *s, const struct bxp_header *h, const uint8_t *p)
 	struct client *c;
 	uint32_t client_id;
 
+	if (h->chan == MAIN_AGENT_CHAN)
+		return main_cmd_from_agent(s, h, p);
 	if (h->chan == 0) {
 		if (h->type == BXP_PONG)
 			return 0;

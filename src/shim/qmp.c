@@ -1,5 +1,6 @@
-/* A minimal QMP client: greeting, capabilities, one command. Used only as
- * the fallback that asks QEMU to quit when the guest did not power off. */
+/* A minimal QMP client: greeting, capabilities, one command. Used as the
+ * fallback that asks QEMU to quit when the guest did not power off, and
+ * for pause (stop) and resume (cont). */
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
@@ -79,6 +80,11 @@ static int qmp_execute(struct qmp *q, const char *cmd, struct bx_error *err)
 
 int qmp_quit(const char *path, unsigned timeout_ms, struct bx_error *err)
 {
+	return qmp_command(path, "quit", timeout_ms, err);
+}
+
+int qmp_command(const char *path, const char *cmd, unsigned timeout_ms, struct bx_error *err)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct qmp q = { .fd = -1, .deadline = mono_ns() + (uint64_t)timeout_ms * 1000000u };
 	json_t *greeting = NULL;
@@ -103,9 +109,9 @@ int qmp_quit(const char *path, unsigned timeout_ms, struct bx_error *err)
 	}
 	rc = qmp_execute(&q, "qmp_capabilities", err);
 	if (rc == 0) {
-		rc = qmp_execute(&q, "quit", err);
+		rc = qmp_execute(&q, cmd, err);
 		/* QEMU may close the connection before answering quit. */
-		if (rc == -ECONNRESET) {
+		if (rc == -ECONNRESET && !strcmp(cmd, "quit")) {
 			bx_err_clear(err);
 			rc = 0;
 		}

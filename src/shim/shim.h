@@ -19,6 +19,13 @@
 #define CONSOLE_LOG "console.log"
 #define GUEST_MEM "guest.mem"
 #define SHIM_PID "shim.pid"
+#define MAIN_LOG "main.log"
+#define EXIT_FILE "exit"
+
+/* The agent channel of the box's main command (mux never hands it out). */
+#define MAIN_AGENT_CHAN 0xffffffffu
+
+enum main_state { MAIN_NONE, MAIN_WAITING, MAIN_RUNNING, MAIN_DONE };
 
 enum boot_phase {
 	BOOT_CONNECTING,      /* QEMU started, agent.sock not connected yet */
@@ -92,6 +99,15 @@ struct shim {
 	uint64_t flush_deadline;
 
 	uint8_t *scratch;          /* BXP_MAX_PAYLOAD bytes for building payloads */
+
+	/* The box's main command (main_cmd.c) */
+	enum main_state main;
+	int main_log_fd;
+	uint64_t main_log_bytes;
+	int main_code;             /* 0..255, 128+N for signal N; -1 before it ended */
+	uint16_t main_end_type;    /* EXIT or ERROR, replayed to late attachers */
+	uint8_t main_end[1024];
+	size_t main_end_len;
 };
 
 static inline uint64_t ts_ns(clockid_t clk)
@@ -151,6 +167,20 @@ void backstop_disarm(void);
 
 /* qmp.c */
 int qmp_quit(const char *path, unsigned timeout_ms, struct bx_error *err);
+/* Runs one argument-less QMP command ("stop", "cont"). */
+int qmp_command(const char *path, const char *cmd, unsigned timeout_ms, struct bx_error *err);
+
+/* main_cmd.c: the main command, session 0 of the box (shim_config.h). */
+void main_cmd_init(struct shim *s);
+/* Box ready: starts it unless the config holds it for the first attach. */
+void main_cmd_on_ready(struct shim *s);
+void main_cmd_start(struct shim *s);
+int main_cmd_from_agent(struct shim *s, const struct bxp_header *h, const uint8_t *payload);
+/* At shim exit: writes the exit file if the main command did not. */
+void main_cmd_finish(struct shim *s);
+
+/* mux.c: copies a frame of the main session to every attached client. */
+void mux_to_attached(struct shim *s, uint16_t type, uint8_t stream, const void *payload, size_t len);
 
 /* Sends one frame to the agent (queued). */
 int agent_send(struct shim *s, uint32_t chan, uint16_t type, uint8_t stream, const void *payload,

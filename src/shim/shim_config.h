@@ -13,6 +13,9 @@
 #define BX_SHIM_CONFIG_VERSION 1
 #define BX_SHIM_CONFIG_MAX (1024 * 1024) /* bytes of JSON, at most */
 
+/* The jail around the shim and QEMU (src/shim/jail.c): on unless asked. */
+enum bx_security { BX_SECURITY_JAIL = 0, BX_SECURITY_DEVELOPMENT = 1 };
+
 struct bx_shim_config {
 	int version;             /* BX_SHIM_CONFIG_VERSION */
 	char *box_id;
@@ -30,6 +33,17 @@ struct bx_shim_config {
 	char **env;              /* NULL-terminated "K=V" (may be secrets) */
 	size_t n_env;
 	unsigned ready_timeout_ms;
+	enum bx_security security; /* optional "security": "jail" (default) | "development" */
+	/* Optional "main": {"argv": [...], "cwd": "/", "user": "u", "hold": false,
+	 * "close_stdin": false}:
+	 * the box's main command, started by the shim once the box is ready
+	 * (with "hold", only when the first client attaches); its output goes
+	 * to main.log, its status to the exit file, and its end stops the box. */
+	char **main_argv;        /* NULL: no main command */
+	char *main_cwd;          /* NULL: "/" */
+	char *main_user;         /* NULL: root */
+	int main_hold;
+	int main_close_stdin;    /* "close_stdin": empty stdin (else open, never written) */
 };
 
 /* Parses a config document of len bytes (need not be NUL-terminated). Every

@@ -47,6 +47,7 @@ int vm_start(struct shim *s, struct bx_error *err)
 		.qmp_sock = QMP_SOCK,
 		.console_log = CONSOLE_LOG,
 		.mem_path = GUEST_MEM,
+		.sandbox = s->cfg.security == BX_SECURITY_JAIL,
 	};
 	char **argv = NULL;
 	int p[2], rc;

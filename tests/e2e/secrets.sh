@@ -30,8 +30,12 @@ done
 wait $cli; rc=$?
 expect_eq "box ran" "$rc" "0"
 expect_eq "the guest got the secret" "$(cat "$T_HOME/out")" "${#SECRET}"
-if grep -rq "$SECRET" "$BOXLITE_HOME"; then fail "secret found in a file under the home: $(grep -rl "$SECRET" "$BOXLITE_HOME")"; else pass "no file in the home holds the secret"; fi
+# The box's config (env included) is kept in the store, readable by its owner only.
+expect_eq "store is private" "$(stat -c %a "$BOXLITE_HOME/boxlite.db")" "600"
+if grep -rq --exclude='boxlite.db*' "$SECRET" "$BOXLITE_HOME"; then fail "secret found in a file under the home: $(grep -rl --exclude='boxlite.db*' "$SECRET" "$BOXLITE_HOME")"; else pass "no file in the home but the store holds the secret"; fi
 ls "$BOXLITE_HOME"/boxes/*/shim.stderr >/dev/null 2>&1 && pass "shim.stderr kept" || fail "no shim.stderr"
 grep -q "bytes" "$BOXLITE_HOME"/boxes/*/shim.stderr && pass "shim logged the config size" || fail "shim did not log the config size"
 expect_no_leftovers "after run"
+"$BOXLITE" rm $("$BOXLITE" ls -aq) >/dev/null
+if grep -rq "$SECRET" "$BOXLITE_HOME"; then fail "secret left after rm: $(grep -rl "$SECRET" "$BOXLITE_HOME")"; else pass "no trace of the secret after rm"; fi
 t_done

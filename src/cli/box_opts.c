@@ -1,0 +1,134 @@
+/* Options shared by create and run (box_opts.h). */
+#include "box_opts.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!*s || *end || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+void box_opts_init(struct box_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->network = "user";
+	o->cpus = 1;
+	o->memory = 512;
+}
+
+int box_opts_handle(struct box_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'e':
+		if (o->n_env >= sizeof(o->envs) / sizeof(o->envs[0])) {
+			fprintf(stderr, "boxlite: too many -e options\n");
+			return -1;
+		}
+		o->envs[o->n_env++] = arg;
+		return 1;
+	case 'w': o->workdir = arg; return 1;
+	case 'u': o->user = arg; return 1;
+	case BOX_OPT_NETWORK: o->network = arg; return 1;
+	case BOX_OPT_NAME: o->name = arg; return 1;
+	case BOX_OPT_ENTRYPOINT: o->entrypoint = arg; return 1;
+	case BOX_OPT_RM: o->rm = 1; return 1;
+	case BOX_OPT_CPUS:
+	case BOX_OPT_MEMORY:
+	case BOX_OPT_DISK: {
+		uint32_t *dst = c == BOX_OPT_CPUS ? &o->cpus : c == BOX_OPT_MEMORY ? &o->memory : &o->disk_gb;
+		if (parse_u32(arg, dst) < 0) {
+			fprintf(stderr, "boxlite: --%s wants a number, got '%s'\n",
+				c == BOX_OPT_CPUS ? "cpus" : c == BOX_OPT_MEMORY ? "memory" : "disk-size", arg);
+			return -1;
+		}
+		return 1;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* -e K=V, or -e K meaning K's value here (unset: skipped, as docker does). */
+static int add_env(boxlite_box_options *opts, const char *arg)
+{
+	const char *val;
+	char *kv;
+	int rc;
+
+	if (strchr(arg, '='))
+		rc = boxlite_box_options_add_env(opts, arg);
+	else if (!*arg)
+		rc = -EINVAL;
+	else if (!(val = getenv(arg)))
+		return 0;
+	else if (asprintf(&kv, "%s=%s", arg, val) < 0)
+		rc = -ENOMEM;
+	else {
+		rc = boxlite_box_options_add_env(opts, kv);
+		free(kv);
+	}
+	if (rc < 0)
+		fprintf(stderr, "boxlite: -e wants KEY=VALUE or KEY, got '%s'\n", arg);
+	return rc;
+}
+
+static const char *check(const struct box_opts *o, boxlite_box_options *b)
+{
+	if (strcmp(o->network, "user") && strcmp(o->network, "none"))
+		return "--network must be 'user' or 'none'";
+	if (boxlite_box_options_set_cpus(b, o->cpus) < 0)
+		return "--cpus must be between 1 and 64";
+	if (boxlite_box_options_set_memory_mib(b, o->memory) < 0)
+		return "--memory must be between 64 and 65536 MiB";
+	if (o->disk_gb && boxlite_box_options_set_disk_size_gb(b, o->disk_gb) < 0)
+		return "--disk-size must be between 1 and 4096 GiB";
+	if (o->workdir && boxlite_box_options_set_workdir(b, o->workdir) < 0)
+		return "--workdir must be an absolute path";
+	if (o->name && boxlite_box_options_set_name(b, o->name) < 0)
+		return "--name wants 1..64 of [A-Za-z0-9_.-], starting with a letter or digit";
+	if (o->user && boxlite_box_options_set_user(b, o->user) < 0)
+		return "--user must not be empty";
+	if (o->entrypoint) {
+		const char *ep[] = { o->entrypoint, NULL };
+		if (boxlite_box_options_set_entrypoint(b, ep) < 0)
+			return "bad --entrypoint";
+	}
+	boxlite_box_options_set_network(b, !strcmp(o->network, "user"));
+	boxlite_box_options_set_auto_remove(b, o->rm);
+	return NULL;
+}
+
+boxlite_box_options *box_opts_build(const struct box_opts *o, const char *image, char *const *argv,
+				    int detach)
+{
+	boxlite_box_options *b = boxlite_box_options_new(image);
+	const char *why;
+
+	if (!b) {
+		fprintf(stderr, "boxlite: out of memory\n");
+		return NULL;
+	}
+	if ((why = check(o, b))) {
+		fprintf(stderr, "boxlite: %s\n", why);
+		goto fail;
+	}
+	for (size_t i = 0; i < o->n_env; i++)
+		if (add_env(b, o->envs[i]) < 0)
+			goto fail;
+	if (argv && argv[0] && boxlite_box_options_set_command(b, (const char *const *)argv) < 0) {
+		fprintf(stderr, "boxlite: the command must not be empty\n");
+		goto fail;
+	}
+	boxlite_box_options_set_detach(b, detach);
+	return b;
+fail:
+	boxlite_box_options_free(b);
+	return NULL;
+}

@@ -1,0 +1,58 @@
+/* Options shared by `boxlite create` and `boxlite run`: what a new box is. */
+#ifndef BOXLITE_CLI_BOX_OPTS_H
+#define BOXLITE_CLI_BOX_OPTS_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "boxlite.h"
+
+enum {
+	BOX_OPT_CPUS = 512, BOX_OPT_MEMORY, BOX_OPT_NETWORK, BOX_OPT_NAME, BOX_OPT_DISK,
+	BOX_OPT_ENTRYPOINT, BOX_OPT_RM,
+};
+
+/* getopt_long entries; short options "e:w:u:" */
+#define BOX_OPTS_SHORT "e:w:u:"
+#define BOX_OPTS_LONG                                                                   \
+	{ "env", required_argument, NULL, 'e' }, { "workdir", required_argument, NULL, 'w' }, \
+	{ "user", required_argument, NULL, 'u' },                                          \
+	{ "cpus", required_argument, NULL, BOX_OPT_CPUS },                                 \
+	{ "memory", required_argument, NULL, BOX_OPT_MEMORY },                             \
+	{ "network", required_argument, NULL, BOX_OPT_NETWORK },                           \
+	{ "name", required_argument, NULL, BOX_OPT_NAME },                                 \
+	{ "disk-size", required_argument, NULL, BOX_OPT_DISK },                            \
+	{ "entrypoint", required_argument, NULL, BOX_OPT_ENTRYPOINT },                     \
+	{ "rm", no_argument, NULL, BOX_OPT_RM }
+
+#define BOX_OPTS_HELP                                                                       \
+	"  --name NAME        name the box (unique in the home)\n"                             \
+	"  --rm               remove the box once it has stopped\n"                           \
+	"  -e, --env K=V      set an environment variable (repeatable); -e K takes\n"           \
+	"                     K's value from this environment (keeps secrets off\n"             \
+	"                     the command line)\n"                                            \
+	"  -w, --workdir DIR  working directory inside the box\n"                              \
+	"  -u, --user USER    user of the main command and of exec (name, uid, uid:gid)\n"      \
+	"      --entrypoint CMD  replace the image's entrypoint (\"\" clears it)\n"             \
+	"      --cpus N       virtual CPUs (default 1)\n"                                       \
+	"      --memory MIB   guest memory in MiB (default 512)\n"                               \
+	"      --disk-size GB size of the box's disk in GiB (default: the image's)\n"         \
+	"      --network MODE user (default) or none\n"
+
+struct box_opts {
+	const char *envs[256];
+	size_t n_env;
+	const char *workdir, *network, *name, *user, *entrypoint;
+	uint32_t cpus, memory, disk_gb;
+	int rm;
+};
+
+void box_opts_init(struct box_opts *o);
+/* 1: c was a box option (stored); 0: not one; -1: bad value (reported). */
+int box_opts_handle(struct box_opts *o, int c, const char *arg);
+/* The options for IMAGE with command argv (may be empty), or NULL (reported). */
+boxlite_box_options *box_opts_build(const struct box_opts *o, const char *image, char *const *argv,
+				    int detach);
+
+#endif

@@ -1,0 +1,24 @@
+/* Box lifecycle internals shared by box.c, box_state.c and box_attach.c.
+ * The *_locked functions expect the caller to hold the box's lock. */
+#ifndef BOXLITE_LIB_BOX_IMPL_H
+#define BOXLITE_LIB_BOX_IMPL_H
+
+#include "internal.h"
+
+/* starting, running, paused or stopping: a shim should be alive. */
+static inline int bx_state_active(enum boxlite_box_state s)
+{
+	return s == BOXLITE_BOX_STARTING || s == BOXLITE_BOX_RUNNING || s == BOXLITE_BOX_PAUSED ||
+	       s == BOXLITE_BOX_STOPPING;
+}
+
+void bx_box_destroy(boxlite_box *box);
+/* hold: the shim starts the main command only when a client attaches. */
+int bx_box_start_locked(boxlite_box *box, int hold, struct bx_error *err);
+int bx_box_stop_locked(boxlite_box *box, uint32_t timeout_ms, struct bx_error *err);
+int bx_box_remove_locked(boxlite_box *box, struct bx_error *err);
+/* Re-reads the record and settles a dead shim's box (stopped or failed,
+ * from the exit file). -ENOENT when the box was removed. */
+int bx_box_reconcile_locked(boxlite_box *box, struct bx_error *err);
+
+#endif

@@ -1,0 +1,248 @@
+/* Copying files in and out of a box: a tar stream over an exec-like session
+ * (EXEC with COPY_IN / COPY_OUT, run by the agent's own tar streamer), with
+ * the same flow control as any command's stdin/stdout. The host side writes
+ * and reads the tar with src/tar; extraction on the host stays beneath the
+ * destination (a hostile guest cannot make it write elsewhere). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bxtar.h"
+#include "exec_internal.h"
+#include "protocol.h"
+
+struct copy_io {
+	int fd;
+};
+
+static int sock_write(void *ctx, const void *buf, size_t n)
+{
+	return bx_exec_write_all(((struct copy_io *)ctx)->fd, buf, n);
+}
+
+static ssize_t fd_read(void *ctx, void *buf, size_t n)
+{
+	ssize_t k;
+
+	do
+		k = read(((struct copy_io *)ctx)->fd, buf, n);
+	while (k < 0 && errno == EINTR);
+	return k < 0 ? -errno : k;
+}
+
+static int fd_write(void *ctx, const void *buf, size_t n)
+{
+	const char *b = buf;
+	int fd = ((struct copy_io *)ctx)->fd;
+
+	while (n) {
+		ssize_t k = write(fd, b, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Reads the session's stderr (the guest's error message) and its status. */
+static int finish(boxlite_exec *x, const char *what, const char *path, int local_rc,
+		  const struct bxtar_err *le, struct bx_error *err)
+{
+	char msg[1024];
+	size_t ml = 0;
+	int fd = boxlite_exec_stderr_fd(x);
+	boxlite_exit_status st = { -1, 0 };
+	boxlite_error *we = NULL;
+	int rc;
+
+	boxlite_exec_close_stdin(x);
+	for (;;) {
+		ssize_t n = read(fd, msg + ml, sizeof(msg) - 1 - ml);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		ml += (size_t)n;
+		if (ml == sizeof(msg) - 1) {
+			char sink[4096];
+			while (read(fd, sink, sizeof(sink)) > 0)
+				;
+			break;
+		}
+	}
+	msg[ml] = '\0';
+	while (ml && msg[ml - 1] == '\n')
+		msg[--ml] = '\0';
+	rc = boxlite_exec_wait(x, -1, &st, &we);
+	if (rc < 0) {
+		rc = bx_err(err, rc, "%s %s: %s", what, path, boxlite_error_message(we));
+		boxlite_error_free(we);
+		return rc;
+	}
+	if (st.exit_code > 0)
+		return bx_err(err, st.exit_code < 126 ? -st.exit_code : -EIO, "%s: %s", what,
+			      ml ? msg : "the box's copy helper failed");
+	if (local_rc < 0)
+		return bx_err(err, local_rc, "%s: %s", what, le->msg[0] ? le->msg : strerror(-local_rc));
+	if (st.exit_code != 0)
+		return bx_err(err, -EIO, "%s %s: the box's copy helper was killed by signal %d", what, path,
+			      st.signal);
+	return 0;
+}
+
+static int start_copy(boxlite_box *box, uint16_t tag, const char *guest_path, int single,
+		      boxlite_exec **x, struct bx_error *err)
+{
+	struct bx_exec_extra ex = { .copy_tag = tag, .copy_path = guest_path, .copy_single = single };
+	enum boxlite_error_origin origin;
+
+	if (!guest_path || !guest_path[0])
+		return bx_err(err, -EINVAL, "no path in the box given");
+	return bx_exec_start(box, NULL, &ex, x, &origin, err);
+}
+
+static int copy_in(boxlite_box *box, const char *host_path, int tar_fd, const char *guest_path,
+		   struct bx_error *err)
+{
+	struct bxtar_err le = { 0 };
+	boxlite_exec *x;
+	struct copy_io io;
+	char what[64];
+	int rc, lrc = 0;
+
+	if (host_path && access(host_path, F_OK) < 0 && errno != EACCES)
+		return bx_err_sys(err, -errno, "%s", host_path);
+	rc = start_copy(box, BXT_COPY_IN, guest_path, host_path != NULL, &x, err);
+	if (rc < 0)
+		return rc;
+	io.fd = boxlite_exec_stdin_fd(x);
+	if (host_path) {
+		lrc = bxtar_create(AT_FDCWD, 0, host_path, sock_write, &io, &le);
+	} else {
+		static __thread char buf[65536];
+		for (;;) {
+			ssize_t n = read(tar_fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				lrc = -errno;
+				snprintf(le.msg, sizeof(le.msg), "reading the tar stream: %s", strerror(errno));
+				break;
+			}
+			if (n == 0 || (lrc = bx_exec_write_all(io.fd, buf, (size_t)n)) < 0)
+				break;
+		}
+	}
+	if (lrc < 0 && lrc != -EPIPE) {
+		/* Our side failed: stop the guest before it sees a clean end. */
+		boxlite_exec_signal(x, 9);
+	}
+	snprintf(what, sizeof(what), "copying into box %s", box->id);
+	rc = finish(x, what, guest_path, lrc, &le, err);
+	boxlite_exec_free(x);
+	return rc;
+}
+
+static int copy_out(boxlite_box *box, const char *guest_path, const char *host_path, int tar_fd,
+		    struct bx_error *err)
+{
+	struct bxtar_err le = { 0 };
+	boxlite_exec *x;
+	struct copy_io io;
+	char rename[256], what[64];
+	int rc, lrc, dirfd = -1;
+
+	if (host_path && bxtar_target(AT_FDCWD, 0, host_path, 1, &dirfd, rename, &le) < 0)
+		return bx_err(err, le.code, "copying from box %s: %s", box ? box->id : "?", le.msg);
+	rc = start_copy(box, BXT_COPY_OUT, guest_path, 0, &x, err);
+	if (rc < 0) {
+		if (dirfd >= 0)
+			close(dirfd);
+		return rc;
+	}
+	boxlite_exec_close_stdin(x);
+	io.fd = boxlite_exec_stdout_fd(x);
+	if (host_path) {
+		lrc = bxtar_extract(dirfd, rename, fd_read, &io, geteuid() == 0 ? BXTAR_CHOWN : 0, &le);
+		close(dirfd);
+	} else {
+		static __thread char buf[65536];
+		struct copy_io out = { tar_fd };
+		for (lrc = 0;;) {
+			ssize_t n = fd_read(&io, buf, sizeof(buf));
+			if (n <= 0) {
+				lrc = (int)n;
+				break;
+			}
+			if ((lrc = fd_write(&out, buf, (size_t)n)) < 0) {
+				snprintf(le.msg, sizeof(le.msg), "writing the tar stream: %s", strerror(-lrc));
+				break;
+			}
+		}
+	}
+	if (lrc < 0) {
+		/* Drain nothing more: end the guest side. */
+		boxlite_exec_signal(x, 9);
+		shutdown(io.fd, SHUT_RD);
+	} else {
+		char sink[4096];
+		while (fd_read(&io, sink, sizeof(sink)) > 0)
+			;
+	}
+	snprintf(what, sizeof(what), "copying out of box %s", box->id);
+	rc = finish(x, what, guest_path, lrc, &le, err);
+	boxlite_exec_free(x);
+	return rc;
+}
+
+BX_EXPORT int boxlite_box_copy_in(boxlite_box *box, const char *host_path, const char *guest_path,
+				  boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	int rc;
+
+	if (!host_path || !host_path[0])
+		rc = bx_err(&err, -EINVAL, "no host path given");
+	else
+		rc = copy_in(box, host_path, -1, guest_path, &err);
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+BX_EXPORT int boxlite_box_copy_in_tar(boxlite_box *box, int tar_fd, const char *guest_dir,
+				      boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	int rc = copy_in(box, NULL, tar_fd, guest_dir, &err);
+
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+BX_EXPORT int boxlite_box_copy_out(boxlite_box *box, const char *guest_path, const char *host_path,
+				   boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	int rc;
+
+	if (!host_path || !host_path[0])
+		rc = bx_err(&err, -EINVAL, "no host path given");
+	else
+		rc = copy_out(box, guest_path, host_path, -1, &err);
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+BX_EXPORT int boxlite_box_copy_out_tar(boxlite_box *box, const char *guest_path, int tar_fd,
+				       boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	int rc = copy_out(box, guest_path, NULL, tar_fd, &err);
+
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}

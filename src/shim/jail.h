@@ -1,0 +1,34 @@
+/* The jail: what the shim does to itself, before it starts QEMU, so that a
+ * guest that escapes into QEMU finds a process that can see and do almost
+ * nothing (docs/security.md). One call from main.c: bx_jail_enter(). */
+#ifndef BOXLITE_SHIM_JAIL_H
+#define BOXLITE_SHIM_JAIL_H
+
+#include <sys/types.h>
+
+#include "error.h"
+#include "shim_config.h"
+
+/* Base of the per-box host uid/gid range used when the shim runs as root:
+ * uid = BX_JAIL_UID_BASE + (hash(box_id) % BX_JAIL_UID_RANGE). */
+#define BX_JAIL_UID_BASE 0x40000000u
+#define BX_JAIL_UID_RANGE 0x100000u
+
+/* Enters the jail: cgroup (root only), new user/mount/pid/ipc/uts (and net
+ * when the box has no network) namespaces, pivot_root into a per-box tmpfs
+ * root that mirrors only the host paths QEMU needs, an unprivileged uid,
+ * no capabilities, no_new_privs, rlimits, and the seccomp filter.
+ * Must run in the box directory (cwd), single-threaded, before QEMU starts.
+ * Does nothing (but warn) when cfg->security is development. */
+int bx_jail_enter(const struct bx_shim_config *cfg, struct bx_error *err);
+
+/* jail_seccomp.c: the deny-list filter (kills on dangerous syscalls). */
+int bx_jail_seccomp(struct bx_error *err);
+
+/* jail_cgroup.c: creates boxlite/<id> (v2 if delegated, else v1 memory, cpu,
+ * pids), sets the limits, moves the calling process in, and forks a tiny
+ * cleaner (outside the cgroup) that kills what is left and removes the
+ * groups when the shim exits. As non-root: logs a notice and returns 0. */
+int bx_jail_cgroup(const struct bx_shim_config *cfg, struct bx_error *err);
+
+#endif
