@@ -112,6 +112,21 @@ int boxlite_box_options_add_env(boxlite_box_options *o, const char *key_value);
 int boxlite_box_options_set_workdir(boxlite_box_options *o, const char *dir);
 /* 1 (default): user-mode networking; 0: no network interface at all. */
 int boxlite_box_options_set_network(boxlite_box_options *o, int enabled);
+/* Publishes guest_port (tcp or udp; proto NULL = "tcp") on host_ip:host_port
+ * through QEMU's user-mode network. host_ip NULL or "" = 127.0.0.1 (binding
+ * all interfaces, "0.0.0.0", must be explicit; IPv4 only); host_port 0 = a
+ * free port picked at create (see boxlite_box_ports). Repeatable; ignored with
+ * network disabled. A port in use fails boxlite_box_start (-EADDRINUSE).
+ * Returns 0 or -EINVAL. */
+int boxlite_box_options_add_port(boxlite_box_options *o, const char *host_ip, uint32_t host_port,
+				 uint32_t guest_port, const char *proto);
+/* Shares host_path (a directory, or a file) with the box at guest_path
+ * (absolute, no "." or ".." components) over virtio-9p, read-only when
+ * read_only. Repeatable. A missing host path fails boxlite_box_create
+ * (-ENOENT). Files the guest creates are owned on the host by the uid QEMU
+ * runs as (docs/networking-volumes.md). Returns 0 or -EINVAL. */
+int boxlite_box_options_add_volume(boxlite_box_options *o, const char *host_path,
+				   const char *guest_path, int read_only);
 /* 0 (default): the box is shut down when this process exits or dies, even
  * by SIGKILL. 1: the box outlives this process and its terminal. */
 int boxlite_box_options_set_detach(boxlite_box_options *o, int detach);
@@ -338,6 +353,17 @@ int boxlite_box_options_set_auto_remove(boxlite_box_options *o, int auto_remove)
  * started again later is jailed. Returns 0 or -EINVAL. */
 enum boxlite_security { BOXLITE_SECURITY_JAIL = 0, BOXLITE_SECURITY_DEVELOPMENT = 1 };
 int boxlite_box_options_set_security(boxlite_box_options *o, int security);
+/* Runs the box's main command on a pseudo-terminal of rows x cols (0, 0:
+ * 24 x 80), as docker run -t: stdout and stderr merged on stdout; resize
+ * it through boxlite_box_attach_start's handle. Kept with the box: later
+ * starts use a tty too. Returns 0 or -EINVAL. */
+int boxlite_box_options_set_tty(boxlite_box_options *o, uint16_t rows, uint16_t cols);
+/* When creating the box pulls its image: BOXLITE_PULL_MISSING (default)
+ * when the home lacks it, BOXLITE_PULL_ALWAYS every time (the tag is
+ * resolved again; only new layers download), BOXLITE_PULL_NEVER never
+ * (a missing image fails create with -ENOENT). Returns 0 or -EINVAL. */
+enum boxlite_pull_policy { BOXLITE_PULL_MISSING = 0, BOXLITE_PULL_ALWAYS = 1, BOXLITE_PULL_NEVER = 2 };
+int boxlite_box_options_set_pull_policy(boxlite_box_options *o, int policy);
 
 enum boxlite_box_state {
 	BOXLITE_BOX_CONFIGURED = 0, /* created, never started */
@@ -387,6 +413,9 @@ int boxlite_box_info_get(boxlite_box *box, boxlite_box_info *info, boxlite_error
  * string the caller frees. Environment values are replaced by "***": only
  * the keys are shown. Returns 0, -ENOENT or -ENOMEM. */
 int boxlite_box_inspect(boxlite_box *box, char **json, boxlite_error **err);
+/* The box's published ports, one line each: "GUEST_PORT/PROTO -> HOST_IP:HOST_PORT\n"
+ * (docker port's format), malloc'd (free()); "" when none. Returns 0 or -errno. */
+int boxlite_box_ports(boxlite_box *box, char **text, boxlite_error **err);
 
 /* Blocks until the box is stopped or failed, at most timeout_ms (0: no
  * limit), and stores the main command's exit code (-1 if none) in
@@ -405,6 +434,20 @@ int boxlite_box_wait(boxlite_box *box, uint32_t timeout_ms, int32_t *exit_code, 
  *   startable); the errors of boxlite_box_start. */
 int boxlite_box_attach(boxlite_box *box, boxlite_output_fn output, void *user_data,
 		       boxlite_exit_status *status, boxlite_error **err);
+
+/* Attaches to the box's main command as an exec handle (the boxlite_exec_*
+ * calls below apply: stdout/stderr fds, wait, signal, resize on a tty box),
+ * starting the box first as boxlite_box_attach does. With
+ * BOXLITE_ATTACH_STDIN the handle also writes the main command's stdin
+ * (boxlite_exec_stdin_fd / _write_stdin / _close_stdin; EOF reaches the
+ * command), as docker run -i: only one client at a time may hold it; a box
+ * started by this call then keeps its stdin open for us. Output is not
+ * flow-controlled toward attached clients: a handle whose fds are not read
+ * falls behind and is dropped (wait reports -EIO).
+ * Returns: 0; -ENOENT (no main command); -EBUSY (another client holds its
+ *   stdin); -EPIPE (its stdin was already closed); errors of box_start. */
+#define BOXLITE_ATTACH_STDIN 1u
+int boxlite_box_attach_start(boxlite_box *box, uint32_t flags, boxlite_exec **out, boxlite_error **err);
 
 /* Freezes the box's virtual CPUs (QMP stop) / lets them run again (cont).
  * Returns: 0; -ENOTCONN when the box is not running (or, for unpause, not
@@ -512,8 +555,24 @@ int boxlite_registry_logout(boxlite_runtime *rt, const char *registry, boxlite_e
  *   entry refused); -EBADMSG (a blob does not match its digest). */
 int boxlite_image_load(boxlite_runtime *rt, const char *path, const char *name, char ***refs,
 		       boxlite_error **err);
-/* Frees a NULL-terminated array from boxlite_image_load. NULL-safe. */
+/* Frees a NULL-terminated array from boxlite_image_load or
+ * boxlite_image_prune. NULL-safe. */
 void boxlite_image_refs_free(char **refs);
+
+/* Imports the image tagged tag (NULL: "latest") in the OCI image-layout
+ * directory dir under name (normalized as for pull; the canonical form goes
+ * to ref when ref_size > 0). Blobs are verified and shared with the store.
+ * Returns: 0; -ENOENT (no such directory or tag); -EINVAL (bad name, not a
+ * layout, or a layer entry refused); -EBADMSG (a blob does not match). */
+int boxlite_image_import(boxlite_runtime *rt, const char *dir, const char *tag, const char *name, char *ref,
+			 size_t ref_size, boxlite_error **err);
+
+/* Removes every image whose root disk no box uses, then the blobs and root
+ * disks no remaining image uses and the downloads of processes that died.
+ * *removed (may be NULL): the references removed, NULL-terminated, freed
+ * with boxlite_image_refs_free; *reclaimed (may be NULL): bytes freed.
+ * Waits while pulls or imports run. Returns 0 or -errno. */
+int boxlite_image_prune(boxlite_runtime *rt, char ***removed, uint64_t *reclaimed, boxlite_error **err);
 
 #ifdef __cplusplus
 }

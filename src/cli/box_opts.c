@@ -1,5 +1,6 @@
 /* Options shared by create and run (box_opts.h). */
 #include "box_opts.h"
+#include "netvol_opts.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -33,12 +34,24 @@ int box_opts_handle(struct box_opts *o, int c, const char *arg)
 		}
 		o->envs[o->n_env++] = arg;
 		return 1;
+	case 'p':
+	case 'v': {
+		const char **v = c == 'p' ? o->publish : o->volumes;
+		size_t *n = c == 'p' ? &o->n_publish : &o->n_volumes;
+		if (*n >= 256) {
+			fprintf(stderr, "boxlite: too many -%c options\n", c);
+			return -1;
+		}
+		v[(*n)++] = arg;
+		return 1;
+	}
 	case 'w': o->workdir = arg; return 1;
 	case 'u': o->user = arg; return 1;
 	case BOX_OPT_NETWORK: o->network = arg; return 1;
 	case BOX_OPT_NAME: o->name = arg; return 1;
 	case BOX_OPT_ENTRYPOINT: o->entrypoint = arg; return 1;
 	case BOX_OPT_RM: o->rm = 1; return 1;
+	case BOX_OPT_PULL: o->pull = arg; return 1;
 	case BOX_OPT_CPUS:
 	case BOX_OPT_MEMORY:
 	case BOX_OPT_DISK: {
@@ -100,6 +113,14 @@ static const char *check(const struct box_opts *o, boxlite_box_options *b)
 		if (boxlite_box_options_set_entrypoint(b, ep) < 0)
 			return "bad --entrypoint";
 	}
+	if (o->pull) {
+		int p = !strcmp(o->pull, "missing")  ? BOXLITE_PULL_MISSING
+			: !strcmp(o->pull, "always") ? BOXLITE_PULL_ALWAYS
+			: !strcmp(o->pull, "never")  ? BOXLITE_PULL_NEVER
+						     : -1;
+		if (boxlite_box_options_set_pull_policy(b, p) < 0)
+			return "--pull must be 'missing', 'always' or 'never'";
+	}
 	boxlite_box_options_set_network(b, !strcmp(o->network, "user"));
 	boxlite_box_options_set_auto_remove(b, o->rm);
 	return NULL;
@@ -121,6 +142,12 @@ boxlite_box_options *box_opts_build(const struct box_opts *o, const char *image,
 	}
 	for (size_t i = 0; i < o->n_env; i++)
 		if (add_env(b, o->envs[i]) < 0)
+			goto fail;
+	for (size_t i = 0; i < o->n_publish; i++)
+		if (cli_add_publish(b, o->publish[i]) < 0)
+			goto fail;
+	for (size_t i = 0; i < o->n_volumes; i++)
+		if (cli_add_volume(b, o->volumes[i]) < 0)
 			goto fail;
 	if (argv && argv[0] && boxlite_box_options_set_command(b, (const char *const *)argv) < 0) {
 		fprintf(stderr, "boxlite: the command must not be empty\n");

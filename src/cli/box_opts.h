@@ -10,21 +10,24 @@
 
 enum {
 	BOX_OPT_CPUS = 512, BOX_OPT_MEMORY, BOX_OPT_NETWORK, BOX_OPT_NAME, BOX_OPT_DISK,
-	BOX_OPT_ENTRYPOINT, BOX_OPT_RM,
+	BOX_OPT_ENTRYPOINT, BOX_OPT_RM, BOX_OPT_PULL,
 };
 
-/* getopt_long entries; short options "e:w:u:" */
-#define BOX_OPTS_SHORT "e:w:u:"
+/* getopt_long entries; short options "e:w:u:p:v:" */
+#define BOX_OPTS_SHORT "e:w:u:p:v:"
 #define BOX_OPTS_LONG                                                                   \
 	{ "env", required_argument, NULL, 'e' }, { "workdir", required_argument, NULL, 'w' }, \
 	{ "user", required_argument, NULL, 'u' },                                          \
+	{ "publish", required_argument, NULL, 'p' },                                       \
+	{ "volume", required_argument, NULL, 'v' },                                        \
 	{ "cpus", required_argument, NULL, BOX_OPT_CPUS },                                 \
 	{ "memory", required_argument, NULL, BOX_OPT_MEMORY },                             \
 	{ "network", required_argument, NULL, BOX_OPT_NETWORK },                           \
 	{ "name", required_argument, NULL, BOX_OPT_NAME },                                 \
 	{ "disk-size", required_argument, NULL, BOX_OPT_DISK },                            \
 	{ "entrypoint", required_argument, NULL, BOX_OPT_ENTRYPOINT },                     \
-	{ "rm", no_argument, NULL, BOX_OPT_RM }
+	{ "rm", no_argument, NULL, BOX_OPT_RM },                                           \
+	{ "pull", required_argument, NULL, BOX_OPT_PULL }
 
 #define BOX_OPTS_HELP                                                                       \
 	"  --name NAME        name the box (unique in the home)\n"                             \
@@ -38,12 +41,18 @@ enum {
 	"      --cpus N       virtual CPUs (default 1)\n"                                       \
 	"      --memory MIB   guest memory in MiB (default 512)\n"                               \
 	"      --disk-size GB size of the box's disk in GiB (default: the image's)\n"         \
-	"      --network MODE user (default) or none\n"
+	"      --network MODE user (default) or none\n"                                   \
+	"  -p, --publish [IP:]HOST_PORT:GUEST_PORT[/udp]  publish a port (repeatable);\n"   \
+	"                     IP defaults to 127.0.0.1; HOST_PORT 0 picks a free port\n"   \
+	"  -v, --volume HOST_PATH:GUEST_PATH[:ro]  share a host directory (repeatable)\n"   \
+	"      --pull WHEN    pull the image: missing (default), always, never\n"
 
 struct box_opts {
 	const char *envs[256];
 	size_t n_env;
-	const char *workdir, *network, *name, *user, *entrypoint;
+	const char *publish[256], *volumes[256];
+	size_t n_publish, n_volumes;
+	const char *workdir, *network, *name, *user, *entrypoint, *pull;
 	uint32_t cpus, memory, disk_gb;
 	int rm;
 };

@@ -22,6 +22,8 @@ int cmd_rmi(const struct cli_globals *g, int argc, char **argv);
 int cmd_login(const struct cli_globals *g, int argc, char **argv);
 int cmd_logout(const struct cli_globals *g, int argc, char **argv);
 int cmd_load(const struct cli_globals *g, int argc, char **argv);
+int cmd_import(const struct cli_globals *g, int argc, char **argv);
+int cmd_image(const struct cli_globals *g, int argc, char **argv);
 
 int cmd_create(const struct cli_globals *g, int argc, char **argv);
 int cmd_start(const struct cli_globals *g, int argc, char **argv);
@@ -30,6 +32,7 @@ int cmd_restart(const struct cli_globals *g, int argc, char **argv);
 int cmd_rm(const struct cli_globals *g, int argc, char **argv);
 int cmd_ls(const struct cli_globals *g, int argc, char **argv);
 int cmd_inspect(const struct cli_globals *g, int argc, char **argv);
+int cmd_port(const struct cli_globals *g, int argc, char **argv);
 int cmd_wait(const struct cli_globals *g, int argc, char **argv);
 int cmd_logs(const struct cli_globals *g, int argc, char **argv);
 int cmd_stats(const struct cli_globals *g, int argc, char **argv);
@@ -60,6 +63,12 @@ struct cli_exec_flags {
  * (restored on every exit path), SIGWINCH forwarded as a resize. Without a
  * tty, SIGINT/SIGTERM/SIGHUP are forwarded to the command. */
 int cli_exec_attached(boxlite_box *box, boxlite_exec_options *o, const struct cli_exec_flags *f);
+/* The same for the box's main command (boxlite run): attaches (starting the
+ * box), with its stdin when f->interactive; tty: the box was created with
+ * a tty. f->detach is ignored. */
+int cli_attach_main(boxlite_box *box, const struct cli_exec_flags *f, int tty);
+/* This terminal's size (of stdout); -1 when it is not a terminal. */
+int cli_term_size(uint16_t *rows, uint16_t *cols);
 /* 127 (not found), 126 (cannot invoke) or 125 (boxlite failed). */
 int cli_exit_code_for_error(boxlite_error *err);
 

@@ -19,17 +19,13 @@ static void usage(FILE *f)
 		"when it is not found). With -d, print the box's id and leave it running.\n\n"
 		"Options:\n"
 		"  -d, --detach       run in the background: outlives this process and terminal\n"
+		"  -i, --interactive  stream this stdin to the command (EOF included)\n"
+		"  -t, --tty          run it on a pseudo-terminal (raw mode here, resize\n"
+		"                     forwarded; stdout and stderr merged)\n"
 		BOX_OPTS_HELP
 		"      --timings      print boot stage timings to stderr\n"
-		"      --security MODE  jail (default) or development (NO jail: debugging only)\n");
-}
-
-static void write_output(void *ud, enum boxlite_stream s, const void *data, size_t n)
-{
-	FILE *f = s == BOXLITE_STDERR ? stderr : stdout;
-	(void)ud;
-	fwrite(data, 1, n, f);
-	fflush(f);
+		"      --security MODE  jail (default) or development (NO jail: debugging only)\n"
+		"\nWithout -t, SIGINT/SIGTERM/SIGHUP are forwarded to the command.\n");
 }
 
 static double ms_between(uint64_t a, uint64_t b)
@@ -55,19 +51,14 @@ static void print_timings(const boxlite_box *box)
 	fprintf(stderr, "  exit           %8.1f\n", ms_between(t.spawn, t.exec_exit));
 }
 
-static int exit_code_for_error(boxlite_error *err)
-{
-	if (boxlite_error_origin(err) != BOXLITE_ORIGIN_EXEC)
-		return CLI_EXIT_RUNTIME;
-	return boxlite_error_code(err) == -ENOENT ? CLI_EXIT_NOT_FOUND : CLI_EXIT_CANNOT_INVOKE;
-}
-
 int cmd_run(const struct cli_globals *g, int argc, char **argv)
 {
 	enum { OPT_TIMINGS = 256, OPT_SECURITY };
 	static const struct option longopts[] = {
 		BOX_OPTS_LONG,
 		{ "detach", no_argument, NULL, 'd' },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "tty", no_argument, NULL, 't' },
 		{ "timings", no_argument, NULL, OPT_TIMINGS },
 		{ "security", required_argument, NULL, OPT_SECURITY },
 		{ "help", no_argument, NULL, 'h' },
@@ -77,15 +68,16 @@ int cmd_run(const struct cli_globals *g, int argc, char **argv)
 	boxlite_runtime *rt = NULL;
 	boxlite_box *box = NULL;
 	boxlite_error *err = NULL;
-	boxlite_exit_status st;
+	struct cli_exec_flags fl = { 0 };
 	struct box_opts bo;
-	int detach = 0, timings = getenv("BOXLITE_TIMINGS") != NULL, c, code = CLI_EXIT_RUNTIME;
+	uint16_t rows = 0, cols = 0;
+	int tty = 0, detach = 0, timings = getenv("BOXLITE_TIMINGS") != NULL, c, code = CLI_EXIT_RUNTIME;
 	int security = BOXLITE_SECURITY_JAIL;
 
 	box_opts_init(&bo);
 	optind = 1;
 	/* '+': stop at the image name; the rest is the box's command. */
-	while ((c = getopt_long(argc, argv, "+" BOX_OPTS_SHORT "dh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+" BOX_OPTS_SHORT "dith", longopts, NULL)) != -1) {
 		int r = box_opts_handle(&bo, c, optarg);
 		if (r < 0)
 			return CLI_EXIT_RUNTIME;
@@ -93,6 +85,8 @@ int cmd_run(const struct cli_globals *g, int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'd': detach = 1; break;
+		case 'i': fl.interactive = 1; break;
+		case 't': tty = 1; break;
 		case OPT_TIMINGS: timings = 1; break;
 		case OPT_SECURITY:
 			if (!strcmp(optarg, "development")) {
@@ -113,6 +107,10 @@ int cmd_run(const struct cli_globals *g, int argc, char **argv)
 	opts = box_opts_build(&bo, argv[optind], argv + optind + 1, detach);
 	if (!opts)
 		return CLI_EXIT_RUNTIME;
+	if (tty) {
+		cli_term_size(&rows, &cols);
+		boxlite_box_options_set_tty(opts, rows, cols);
+	}
 	if (security == BOXLITE_SECURITY_DEVELOPMENT) {
 		fprintf(stderr, "boxlite: WARNING: --security development: this box runs WITHOUT the jail "
 				"(no namespaces, seccomp, cgroups or privilege drop); for debugging only\n");
@@ -133,13 +131,9 @@ int cmd_run(const struct cli_globals *g, int argc, char **argv)
 		code = 0;
 		goto out;
 	}
-	/* Starts the box and streams its main command from the first byte. */
-	if (boxlite_box_attach(box, write_output, NULL, &st, &err) < 0) {
-		code = exit_code_for_error(err);
-		cli_report(err);
-	} else {
-		code = st.signal ? 128 + st.signal : st.exit_code;
-	}
+	/* Starts the box and streams its main command from the first byte
+	 * (with -i, taking its stdin). */
+	code = cli_attach_main(box, &fl, tty);
 	if (timings)
 		print_timings(box);
 out:

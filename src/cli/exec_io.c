@@ -1,6 +1,7 @@
 /* Running one command with the terminal attached: stdin streaming (-i), a
  * pty in raw mode with window-size forwarding (-t), detaching (-d). Used by
- * `boxlite exec`; see cli.h. The terminal is restored on every exit path:
+ * `boxlite exec` (an exec handle) and `boxlite run` (an attach handle on the
+ * box's main command): one pump for both; see cli.h. The terminal is restored on every exit path:
  * normal return, error, and SIGINT/SIGTERM/SIGHUP/SIGQUIT (restored, then
  * the signal is re-raised). */
 #include <errno.h>
@@ -254,29 +255,64 @@ static int detach(boxlite_box *box, const boxlite_exec_options *o)
 	return code;
 }
 
+int cli_term_size(uint16_t *rows, uint16_t *cols)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col)
+		return -1;
+	*rows = ws.ws_row;
+	*cols = ws.ws_col;
+	return 0;
+}
+
+/* A started handle, attached to this terminal until it ends; frees it. */
+static int attached(boxlite_exec *x, const struct cli_exec_flags *f, int tty)
+{
+	int code;
+
+	if (tty && f->interactive && isatty(STDIN_FILENO) && tty_raw() < 0)
+		fprintf(stderr, "boxlite: cannot put the terminal in raw mode\n");
+	code = pump(x, f);
+	tty_restore();
+	boxlite_exec_free(x);
+	return code;
+}
+
 int cli_exec_attached(boxlite_box *box, boxlite_exec_options *o, const struct cli_exec_flags *f)
 {
 	boxlite_error *err = NULL;
 	boxlite_exec *x;
-	struct winsize ws;
 	int code;
 
 	if (f->detach)
 		return detach(box, o);
-	if (o->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row) {
-		o->tty_rows = ws.ws_row;
-		o->tty_cols = ws.ws_col;
-	}
+	if (o->tty)
+		cli_term_size(&o->tty_rows, &o->tty_cols);
 	install_forwarding(o->tty);
 	if (boxlite_exec_start(box, o, &x, &err) < 0) {
 		code = cli_exit_code_for_error(err);
 		cli_report(err);
 		return code;
 	}
-	if (o->tty && f->interactive && isatty(STDIN_FILENO) && tty_raw() < 0)
-		fprintf(stderr, "boxlite: cannot put the terminal in raw mode\n");
-	code = pump(x, f);
-	tty_restore();
-	boxlite_exec_free(x);
-	return code;
+	return attached(x, f, o->tty);
+}
+
+int cli_attach_main(boxlite_box *box, const struct cli_exec_flags *f, int tty)
+{
+	boxlite_error *err = NULL;
+	boxlite_exec *x;
+	uint16_t rows, cols;
+	int code;
+
+	install_forwarding(tty);
+	if (boxlite_box_attach_start(box, f->interactive ? BOXLITE_ATTACH_STDIN : 0, &x, &err) < 0) {
+		code = cli_exit_code_for_error(err);
+		cli_report(err);
+		return code;
+	}
+	/* The terminal may have changed since the box was created. */
+	if (tty && cli_term_size(&rows, &cols) == 0)
+		boxlite_exec_resize(x, rows, cols);
+	return attached(x, f, tty);
 }

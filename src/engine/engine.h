@@ -3,6 +3,7 @@
 #ifndef BOXLITE_ENGINE_H
 #define BOXLITE_ENGINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -14,6 +15,23 @@ enum bx_accel { BX_ACCEL_TCG = 0, BX_ACCEL_KVM = 1 };
  * process's working directory (the shim runs in the box directory). The
  * device set is fixed and independent of the image: same devices, same
  * order; only the host-side files behind them differ (needed for templates). */
+/* A host forward of QEMU's user-mode network: host_ip:host_port on the host
+ * to guest_port on the guest's address. */
+struct bx_vm_port {
+	char *host_ip;       /* IPv4 literal */
+	unsigned host_port;  /* 1..65535 (0 is resolved by the library) */
+	unsigned guest_port; /* 1..65535 */
+	int udp;             /* 0: tcp */
+};
+
+/* A host directory shared with the guest over virtio-9p, as mount tag
+ * "vol<index>"; the agent mounts it at guest (SETUP). */
+struct bx_vm_volume {
+	char *host;  /* absolute, canonical */
+	char *guest; /* absolute path in the guest */
+	int read_only;
+};
+
 struct bx_vm_spec {
 	const char *qemu;       /* engine binary */
 	enum bx_accel accel;
@@ -29,6 +47,12 @@ struct bx_vm_spec {
 	const char *console_log;/* serial console file, may be NULL (discard) */
 	const char *mem_path;   /* guest RAM file (memory-backend-file), NULL: anonymous */
 	int sandbox;            /* 1: QEMU's own seccomp sandbox (-sandbox on,...=deny) */
+	/* Published ports (only with network) and volumes. Volumes are the only
+	 * devices that vary per box; they come last, after the fixed set. */
+	const struct bx_vm_port *ports;
+	size_t n_ports;
+	const struct bx_vm_volume *volumes;
+	size_t n_volumes;
 };
 
 struct bx_engine_ops {

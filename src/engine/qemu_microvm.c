@@ -102,6 +102,15 @@ static int check_spec(const struct bx_vm_spec *s, struct bx_error *err)
 		return bx_err(err, -EINVAL, "VM spec: cpus %u out of range 1..255", s->cpus);
 	if (s->memory_mib < 16 || s->memory_mib > 1024u * 1024u)
 		return bx_err(err, -EINVAL, "VM spec: memory %u MiB out of range", s->memory_mib);
+	for (size_t i = 0; i < s->n_ports; i++) {
+		const struct bx_vm_port *p = &s->ports[i];
+		if (!p->host_ip || !*p->host_ip || strpbrk(p->host_ip, ",:= ") || p->host_port < 1 ||
+		    p->host_port > 65535 || p->guest_port < 1 || p->guest_port > 65535)
+			return bx_err(err, -EINVAL, "VM spec: bad published port");
+	}
+	for (size_t i = 0; i < s->n_volumes; i++)
+		if (!s->volumes[i].host || s->volumes[i].host[0] != '/')
+			return bx_err(err, -EINVAL, "VM spec: volume host path must be absolute");
 	if (s->accel != BX_ACCEL_TCG && s->accel != BX_ACCEL_KVM)
 		return bx_err(err, -EINVAL, "VM spec: unknown accelerator %d", (int)s->accel);
 	return 0;
@@ -200,10 +209,39 @@ static int qemu_microvm_build_argv(const struct bx_vm_spec *s, char ***argv_out,
 	}
 
 	if (s->network) {
+		char *nd = strdup("user,id=n0");
+
+		for (size_t i = 0; nd && i < s->n_ports; i++) {
+			const struct bx_vm_port *p = &s->ports[i];
+			char *more = NULL;
+
+			if (asprintf(&more, "%s,hostfwd=%s:%s:%u-:%u", nd, p->udp ? "udp" : "tcp", p->host_ip,
+				     p->host_port, p->guest_port) < 0)
+				more = NULL;
+			free(nd);
+			nd = more;
+		}
 		push(&b, "-netdev");
-		push(&b, "user,id=n0");
+		push_owned(&b, nd);
 		push(&b, "-device");
 		push(&b, "virtio-net-device,netdev=n0");
+	}
+
+	/* Volumes: virtio-9p over QEMU's local backend. security_model=none:
+	 * files are created as QEMU's own uid; the export is confined to path. */
+	for (size_t i = 0; i < s->n_volumes; i++) {
+		const struct bx_vm_volume *v = &s->volumes[i];
+
+		e = opt_escape(v->host);
+		push(&b, "-fsdev");
+		if (e)
+			pushf(&b, "local,id=fs%zu,path=%s,security_model=none%s", i, e,
+			      v->read_only ? ",readonly=on" : "");
+		else
+			b.oom = 1;
+		free(e);
+		push(&b, "-device");
+		pushf(&b, "virtio-9p-device,fsdev=fs%zu,mount_tag=vol%zu", i, i);
 	}
 
 	if (s->qmp_sock) {

@@ -4,6 +4,8 @@
 
 #include "guest.h"
 #include "mount.h"
+#include "net.h"
+#include "volume.h"
 #include "port.h"
 #include "protocol.h"
 
@@ -29,6 +31,9 @@ struct setup_req {
 	uint64_t clock_ns;
 	uint8_t seed[SEED_MAX];
 	size_t seed_len;
+	struct net_cfg net;
+	struct volume vols[VOLUME_MAX];
+	size_t n_vols;
 };
 
 static char mounted_dev[256];
@@ -57,6 +62,38 @@ static int parse_setup(const uint8_t *payload, size_t len, struct setup_req *req
 		case BXT_CLOCK_NS:
 			rc = bxp_field_u64(&f, &req->clock_ns);
 			req->has_clock = 1;
+			break;
+		case BXT_NET_IFADDR:
+			rc = bxp_field_str(&f, req->net.ifaddr, sizeof(req->net.ifaddr));
+			break;
+		case BXT_NET_GATEWAY:
+			rc = bxp_field_str(&f, req->net.gateway, sizeof(req->net.gateway));
+			break;
+		case BXT_NET_DNS:
+			if (req->net.n_dns >= NET_DNS_MAX) {
+				rc = 0;
+				break;
+			}
+			rc = bxp_field_str(&f, req->net.dns[req->net.n_dns], sizeof(req->net.dns[0]));
+			if (rc == 0)
+				req->net.n_dns++;
+			break;
+		case BXT_VOLUME: {
+			char spec[1100];
+
+			if (req->n_vols >= VOLUME_MAX) {
+				rc = -E2BIG;
+				break;
+			}
+			rc = bxp_field_str(&f, spec, sizeof(spec));
+			if (rc == 0)
+				rc = volume_parse(spec, &req->vols[req->n_vols]);
+			if (rc == 0)
+				req->n_vols++;
+			break;
+		}
+		case BXT_NET_HOST_ALIAS:
+			rc = bxp_field_str(&f, req->net.host_alias_ip, sizeof(req->net.host_alias_ip));
 			break;
 		case BXT_RNG_SEED:
 			req->seed_len = f.len < SEED_MAX ? f.len : SEED_MAX;
@@ -137,6 +174,12 @@ void setup_handle(const uint8_t *payload, size_t len)
 		return;
 	}
 	apply_identity(&req);
+	net_loopback_up();
+	rc = net_configure(&req.net, err, sizeof(err));
+	if (rc < 0) {
+		send_error(0, -rc, "%s", err);
+		return;
+	}
 	if (g_root_ready) {
 		if (req.root_dev[0] && strcmp(req.root_dev, mounted_dev) != 0) {
 			send_error(0, EBUSY, "SETUP: root %s already mounted, cannot switch to %s", mounted_dev,
@@ -151,6 +194,14 @@ void setup_handle(const uint8_t *payload, size_t len)
 		}
 		snprintf(mounted_dev, sizeof(mounted_dev), "%s", req.root_dev);
 		g_root_ready = true;
+		net_write_etc(&req.net, req.hostname);
+		for (size_t i = 0; i < req.n_vols; i++) {
+			rc = volume_mount(&req.vols[i], err, sizeof(err));
+			if (rc < 0) {
+				send_error(0, -rc, "%s", err);
+				return;
+			}
+		}
 	} else {
 		send_error(0, EINVAL, "SETUP: no root device");
 		return;

@@ -18,6 +18,8 @@
 #include "cleanup.h"
 #include "conn.h"
 #include "image_store.h"
+#include "images.h"
+#include "gc_lock.h"
 #include "lock.h"
 #include "proc.h"
 #include "shim_config.h"
@@ -75,6 +77,7 @@ void bx_box_destroy(boxlite_box *box)
 	bx_strv_free(box->main_argv);
 	free(box->workdir);
 	free(box->user);
+	bx_netvol_free(&box->nv);
 	free(box->name);
 	free(box->image);
 	bx_box_record_clear(box->rec);
@@ -127,6 +130,14 @@ static char *config_json(const boxlite_box *box)
 
 	if (!o)
 		return NULL;
+	if (box->tty && json_object_set_new(o, "tty", json_true()) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (bx_netvol_to_json(&box->nv, o) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;
@@ -153,12 +164,15 @@ static int config_parse(boxlite_box *box, const char *text, struct bx_error *err
 	box->detach = det;
 	box->auto_remove = ar;
 	user = json_object_get(o, "user");
+	box->tty = json_is_true(json_object_get(o, "tty"));
 	box->image = strdup(image);
 	box->workdir = strdup(workdir);
 	box->user = json_is_string(user) ? strdup(json_string_value(user)) : NULL;
 	box->env = json_strv(env);
 	box->main_argv = json_strv(cmd);
-	if (!box->image || !box->workdir || !box->env || !box->main_argv || (json_is_string(user) && !box->user))
+	if (bx_netvol_from_json(&box->nv, o) < 0)
+		rc = bx_err(err, -EIO, "store: box %s has unreadable ports or volumes", box->id);
+	else if (!box->image || !box->workdir || !box->env || !box->main_argv || (json_is_string(user) && !box->user))
 		rc = bx_err(err, -ENOMEM, "out of memory");
 	json_decref(o);
 	return rc;
@@ -238,7 +252,7 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 	char disk[PATH_MAX + 32], sub[PATH_MAX + 32];
 	_cleanup_free_ char *config = NULL;
 	boxlite_box *box;
-	int home_lock = -1, rc;
+	int home_lock = -1, gc_fd = -1, rc;
 
 	if (!o || !o->image || !o->image[0])
 		return bx_err(err, -EINVAL, "no image given");
@@ -252,8 +266,26 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 	box->disk_size_gb = o->disk_size_gb;
 	box->auto_remove = o->auto_remove;
 	box->security = o->security;
+	rc = bx_netvol_copy(&box->nv, &o->nv);
+	if (rc == 0)
+		rc = bx_netvol_prepare(&box->nv, err);
+	else
+		rc = bx_err(err, rc, "out of memory");
+	if (rc < 0)
+		goto fail_nodir;
+	box->tty = o->tty;
+	box->tty_rows = o->tty_rows;
+	box->tty_cols = o->tty_cols;
 
-	rc = bx_images_resolve(rt, o->image, &img, err);
+	/* until the disk exists, a prune must not delete the image's base */
+	rc = gc_fd = bx_image_gc_lock(rt->home, 0, err);
+	if (rc < 0)
+		goto fail_nodir;
+	rc = bx_images_resolve_policy(rt, o->image,
+				      o->pull_policy == BOXLITE_PULL_ALWAYS  ? BX_PULL_ALWAYS
+				      : o->pull_policy == BOXLITE_PULL_NEVER ? BX_PULL_NEVER
+									     : BX_PULL_MISSING,
+				      &img, err);
 	if (rc < 0)
 		goto fail_nodir;
 
@@ -311,6 +343,7 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 	if ((rc = bx_store_insert(rt->store, box->rec, err)) < 0)
 		goto fail;
 	bx_unlock(&home_lock);
+	bx_unlock(&gc_fd);
 	bx_image_free(&img);
 	*out = box;
 	return 0;
@@ -318,6 +351,7 @@ fail:
 	bx_rm_rf_at(AT_FDCWD, box->dir, NULL);
 fail_nodir:
 	bx_unlock(&home_lock);
+	bx_unlock(&gc_fd);
 	bx_image_free(&img);
 	bx_box_destroy(box);
 	return rc;
@@ -415,6 +449,12 @@ static int spawn_shim(boxlite_box *box, int hold, struct bx_error *err)
 	cfg.memory_mib = box->memory_mib;
 	cfg.root_disk = (char *)"disk.qcow2";
 	cfg.network = box->network;
+	cfg.ports = box->nv.ports;
+	cfg.n_ports = box->network ? box->nv.n_ports : 0;
+	cfg.volumes = box->nv.vols;
+	cfg.n_volumes = box->nv.n_vols;
+	if ((rc = bx_netvol_check(&box->nv, err)) < 0)
+		return rc;
 	cfg.security = box->security == BOXLITE_SECURITY_DEVELOPMENT ? BX_SECURITY_DEVELOPMENT : BX_SECURITY_JAIL;
 	cfg.hostname = box->id;
 	cfg.env = box->env;
@@ -425,7 +465,11 @@ static int spawn_shim(boxlite_box *box, int hold, struct bx_error *err)
 		cfg.main_cwd = box->workdir;
 		cfg.main_user = box->user;
 		cfg.main_hold = hold;
-		cfg.main_close_stdin = hold; /* attach: docker run without -i */
+		cfg.main_close_stdin = hold; /* attach: docker run without -i (the
+					      * shim keeps it open for an attach with stdin) */
+		cfg.main_tty = box->tty;
+		cfg.main_rows = box->tty_rows;
+		cfg.main_cols = box->tty_cols;
 	}
 	if ((rc = bx_shim_config_to_json(&cfg, &json, err)) < 0)
 		return rc;

@@ -8,6 +8,7 @@
 
 #include "box_impl.h"
 #include "conn.h"
+#include "exec_internal.h"
 #include "lock.h"
 
 #define ATTACH_CHAN 1
@@ -122,6 +123,23 @@ BX_EXPORT int boxlite_box_attach(boxlite_box *box, boxlite_output_fn output, voi
 	if (status)
 		*status = st;
 	return 0;
+}
+
+BX_EXPORT int boxlite_box_attach_start(boxlite_box *box, uint32_t flags, boxlite_exec **out,
+				       boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	enum boxlite_error_origin origin = BOXLITE_ORIGIN_RUNTIME;
+	struct bx_exec_extra extra = { .attach = 1, .attach_stdin = !!(flags & BOXLITE_ATTACH_STDIN) };
+	int rc;
+
+	if (!box || !out || (flags & ~BOXLITE_ATTACH_STDIN))
+		rc = bx_err(&err, -EINVAL, "bad arguments to boxlite_box_attach_start");
+	else if (!box->main_argv || !box->main_argv[0])
+		rc = bx_err(&err, -ENOENT, "box %s has no main command (the image defines none)", box->id);
+	else if ((rc = ensure_running(box, &err)) == 0)
+		rc = bx_exec_start(box, NULL, &extra, out, &origin, &err);
+	return rc < 0 ? bx_error_export(rc, &err, origin, errp) : 0;
 }
 
 static int set_paused(boxlite_box *box, int pause, struct bx_error *err)

@@ -311,6 +311,16 @@ static json_t *path_json(const boxlite_box *box, const char *name)
 	return json_string(p);
 }
 
+BX_EXPORT int boxlite_box_ports(boxlite_box *box, char **out, boxlite_error **errp)
+{
+	if (!box || !out)
+		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	*out = bx_netvol_ports_text(&box->nv);
+	if (!*out)
+		return bx_error_export(-ENOMEM, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	return 0;
+}
+
 BX_EXPORT int boxlite_box_inspect(boxlite_box *box, char **out, boxlite_error **errp)
 {
 	boxlite_box_info info = { .struct_size = sizeof(info) };
@@ -350,6 +360,10 @@ BX_EXPORT int boxlite_box_inspect(boxlite_box *box, char **out, boxlite_error **
 		      path_json(box, "exit"), "socket", path_json(box, "box.sock"),
 		      "timings", "created", time_json(info.created_at), "started", time_json(info.started_at),
 		      "finished", time_json(info.finished_at));
+	if (o && bx_netvol_to_json(&box->nv, json_object_get(o, "config")) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
 	if (o)
 		*out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);

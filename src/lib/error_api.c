@@ -12,6 +12,8 @@ int bx_error_export(int rc, struct bx_error *e, enum boxlite_error_origin origin
 	if (!out)
 		return rc;
 	*out = NULL;
+	if (rc >= 0)
+		return rc; /* success: no error object */
 	pub = calloc(1, sizeof(*pub));
 	if (!pub)
 		return rc;

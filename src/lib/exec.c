@@ -10,7 +10,12 @@
  *     granted back only for bytes the caller's socket accepted.
  *   - stdin: the caller's socket is read only while the guest's stdin
  *     credit is positive.
- * Sending is serialized by a mutex (the caller sends SIGNAL/RESIZE/CLOSE). */
+ * Sending is serialized by a mutex (the caller sends SIGNAL/RESIZE/CLOSE).
+ *
+ * An attach handle (boxlite_box_attach_start) is the same on an ATTACH
+ * channel, except that the shim does not flow-control output toward it:
+ * output buffers hold two windows, and the connection is read only while
+ * each holds at most one (a read brings at most one framer's worth). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -45,6 +50,8 @@ struct boxlite_exec {
 	int pump_fd[3];  /* the thread's ends; -1 once closed */
 	int wake[2];     /* caller -> thread: "quit" */
 	int tty;
+	int attach;      /* attached to the main command (no output credit) */
+	size_t out_cap;  /* bytes of each out_buf */
 	/* under mu */
 	int ended;       /* EXIT, ERROR or connection loss seen */
 	int rc;          /* 0, or the error ending it */
@@ -102,6 +109,17 @@ static int send_exec(struct bx_conn *c, boxlite_box *box, const boxlite_exec_opt
 		return bx_err(err, -E2BIG, "command line and environment exceed %u bytes",
 			      BXP_MAX_PAYLOAD);
 	return bx_conn_send(c, EXEC_CHAN, BXP_EXEC, 0, buf, w.len, err);
+}
+
+static int send_attach(struct bx_conn *c, int want_stdin, struct bx_error *err)
+{
+	uint8_t buf[16];
+	struct bxp_writer w;
+
+	bxp_writer_init(&w, buf, sizeof(buf));
+	if (want_stdin)
+		bxp_put_u32(&w, BXT_ATTACH_STDIN, 1);
+	return bx_conn_send(c, EXEC_CHAN, BXP_ATTACH, 0, buf, w.len, err);
 }
 
 static void parse_exit(const uint8_t *p, size_t len, boxlite_exit_status *st)
@@ -212,7 +230,9 @@ static int flush_out(boxlite_exec *x, int s, struct bx_error *err)
 	}
 	if (!x->out_len[s])
 		x->out_off[s] = 0;
-	if (x->unacked[s] >= WINDOW / 4 || (x->unacked[s] && !x->out_len[s] && x->unacked[s] >= 16384)) {
+	if (x->attach) {
+		x->unacked[s] = 0; /* the shim grants the guest credit itself */
+	} else if (x->unacked[s] >= WINDOW / 4 || (x->unacked[s] && !x->out_len[s] && x->unacked[s] >= 16384)) {
 		uint8_t buf[16];
 		struct bxp_writer w;
 
@@ -240,7 +260,12 @@ static int on_frame(boxlite_exec *x, const struct bxp_header *h, const uint8_t *
 	case BXP_DATA:
 		if (s != BXP_STDOUT && s != BXP_STDERR)
 			return 0;
-		if (x->out_eof[s] || x->out_off[s] + x->out_len[s] + h->len > WINDOW) {
+		/* Bytes already passed on were credited back: reclaim their room. */
+		if (x->out_off[s] + x->out_len[s] + h->len > x->out_cap) {
+			memmove(x->out_buf[s], x->out_buf[s] + x->out_off[s], x->out_len[s]);
+			x->out_off[s] = 0;
+		}
+		if (x->out_eof[s] || x->out_off[s] + x->out_len[s] + h->len > x->out_cap) {
 			bx_err(err, -EPROTO, "the box sent more output than it had credit for");
 			return -1;
 		}
@@ -344,7 +369,7 @@ static void *pump_main(void *arg)
 		int r;
 
 		pfd[n++] = (struct pollfd){ .fd = x->wake[0], .events = POLLIN };
-		if (!over) {
+		if (!over && (!x->attach || (x->out_len[1] <= WINDOW && x->out_len[2] <= WINDOW))) {
 			i_conn = n;
 			pfd[n++] = (struct pollfd){ .fd = x->c->fd, .events = POLLIN };
 			if (!x->in_done && x->in_credit > 0 && x->pump_fd[0] >= 0) {
@@ -474,7 +499,9 @@ int bx_exec_start(boxlite_box *box, const boxlite_exec_options *opts, const stru
 	if (!x)
 		return bx_err(err, -ENOMEM, "out of memory");
 	x->box = box;
-	x->tty = !extra && o.tty;
+	x->attach = extra && extra->attach;
+	x->tty = x->attach ? box->tty : !extra && o.tty;
+	x->out_cap = x->attach ? 2 * WINDOW : WINDOW;
 	x->wake[0] = x->wake[1] = -1;
 	for (int s = 0; s < 3; s++)
 		x->user_fd[s] = x->pump_fd[s] = -1;
@@ -495,7 +522,7 @@ int bx_exec_start(boxlite_box *box, const boxlite_exec_options *opts, const stru
 		/* One direction each: half-close the other so EOF is clean. */
 		shutdown(sp[0], s == 0 ? SHUT_RD : SHUT_WR);
 		shutdown(sp[1], s == 0 ? SHUT_WR : SHUT_RD);
-		if (s && !(x->out_buf[s] = malloc(WINDOW))) {
+		if (s && !(x->out_buf[s] = malloc(x->out_cap))) {
 			rc = bx_err(err, -ENOMEM, "out of memory");
 			goto fail;
 		}
@@ -504,7 +531,11 @@ int bx_exec_start(boxlite_box *box, const boxlite_exec_options *opts, const stru
 		goto fail;
 	box->timings.exec_start = bx_now_ns();
 	box->timings.exec_started = box->timings.exec_exit = 0;
-	if ((rc = send_exec(x->c, box, &o, extra, err)) < 0)
+	if (x->attach)
+		rc = send_attach(x->c, extra->attach_stdin, err);
+	else
+		rc = send_exec(x->c, box, &o, extra, err);
+	if (rc < 0)
 		goto fail;
 	for (;;) {
 		struct bxp_header h;
@@ -521,14 +552,30 @@ int bx_exec_start(boxlite_box *box, const boxlite_exec_options *opts, const stru
 			continue;
 		if (h.type == BXP_EXEC_STARTED) {
 			x->in_credit = field_u32(p, h.len, BXT_WINDOW, 0);
+			if (x->attach && !extra->attach_stdin) {
+				x->in_credit = 0;
+				x->in_done = 1;
+			}
 			box->timings.exec_started = bx_now_ns();
 			break;
+		}
+		if (h.type == BXP_EXIT && x->attach) {
+			/* The main command had already ended: a finished handle. */
+			boxlite_exit_status st;
+			parse_exit(p, h.len, &st);
+			end_with(x, 0, &st, NULL);
+			for (int s = 0; s < 3; s++)
+				close_pump(x, s);
+			*out = x;
+			return 0;
 		}
 		if (h.type == BXP_ERROR) {
 			char msg[512];
 			int e;
 			bx_conn_parse_error(p, h.len, &e, msg, sizeof(msg));
-			*origin = BOXLITE_ORIGIN_EXEC;
+			/* For an attach, only a start failure is the command's. */
+			if (!x->attach || (e != EIO && e != EBUSY && e != EPIPE && e != ESHUTDOWN))
+				*origin = BOXLITE_ORIGIN_EXEC;
 			rc = bx_err(err, -e, "%s", msg);
 			goto fail;
 		}

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "image_prune.h"
 #include "image_refs.h"
 #include "image_store.h"
 #include "load_archive.h"
@@ -313,6 +314,59 @@ BX_EXPORT int boxlite_image_load(boxlite_runtime *rt, const char *path, const ch
 		*refs = got;
 	else
 		bx_strv_free(got);
+	return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
+}
+
+BX_EXPORT int boxlite_image_prune(boxlite_runtime *rt, char ***removed, uint64_t *reclaimed,
+				  boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	char **got = NULL;
+	uint64_t bytes = 0;
+	int rc;
+
+	if (removed)
+		*removed = NULL;
+	if (reclaimed)
+		*reclaimed = 0;
+	if (!rt)
+		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	rc = bx_image_prune(rt->home, &got, &bytes, &err);
+	if (rc >= 0 && removed) {
+		*removed = got;
+		got = NULL;
+	}
+	bx_strv_free(got);
+	if (rc >= 0 && reclaimed)
+		*reclaimed = bytes;
+	return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
+}
+
+BX_EXPORT int boxlite_image_import(boxlite_runtime *rt, const char *dir, const char *tag, const char *name,
+				   char *ref, size_t ref_size, boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	struct bx_registry_conf conf = { 0 };
+	struct bx_image_ref r;
+	struct bx_image img = { 0 };
+	char canonical[BX_REF_STRING_MAX];
+	int rc;
+
+	if (!rt || !dir || !name)
+		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	rc = bx_registry_conf_load(rt->home, &conf, &err);
+	if (rc >= 0)
+		rc = bx_image_ref_parse(name, conf.search[0], &r, &err);
+	if (rc >= 0 && r.digest[0])
+		rc = bx_err(&err, -EINVAL, "'%s': an imported image is named by a tag, not a digest", name);
+	if (rc >= 0 && bx_image_ref_format(&r, canonical, sizeof(canonical)) < 0)
+		rc = bx_err(&err, -EINVAL, "invalid reference '%.200s': too long", name);
+	if (rc >= 0)
+		rc = bx_image_import_layout(rt->home, dir, tag && *tag ? tag : "latest", canonical, &img, &err);
+	if (rc >= 0 && ref && ref_size)
+		snprintf(ref, ref_size, "%s", canonical);
+	bx_image_free(&img);
+	bx_registry_conf_free(&conf);
 	return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
 }
 

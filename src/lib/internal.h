@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "error.h"
 #include "fsutil.h"
+#include "netvol.h"
 #include "store.h"
 
 #define BX_EXPORT __attribute__((visibility("default")))
@@ -56,6 +57,10 @@ struct boxlite_box_options {
 	uint32_t disk_size_gb; /* 0: the image's size */
 	int auto_remove;
 	int security;          /* enum boxlite_security */
+	int pull_policy;       /* enum boxlite_pull_policy */
+	struct bx_netvol nv;   /* published ports, volumes */
+	int tty;               /* main command on a pty of tty_rows x tty_cols */
+	uint16_t tty_rows, tty_cols;
 };
 
 struct boxlite_box {
@@ -72,6 +77,9 @@ struct boxlite_box {
 	uint32_t disk_size_gb;
 	int auto_remove;
 	int security;         /* enum boxlite_security: this handle's starts only */
+	struct bx_netvol nv;  /* published ports (host port resolved), volumes */
+	int tty;              /* the main command runs on a pty (kept in the config) */
+	uint16_t tty_rows, tty_cols; /* its size at the next start (0: 24 x 80) */
 	int removed;          /* record and files are gone */
 	struct bx_box_record *rec; /* last state read from the store */
 	struct bx_box_record *info_rec; /* strings handed out by boxlite_box_info_get */

@@ -162,6 +162,16 @@ BX_EXPORT int boxlite_box_options_set_auto_remove(boxlite_box_options *o, int au
 	return 0;
 }
 
+BX_EXPORT int boxlite_box_options_set_tty(boxlite_box_options *o, uint16_t rows, uint16_t cols)
+{
+	if (!o || (!rows) != (!cols))
+		return -EINVAL;
+	o->tty = 1;
+	o->tty_rows = rows;
+	o->tty_cols = cols;
+	return 0;
+}
+
 BX_EXPORT int boxlite_box_options_set_security(boxlite_box_options *o, int security)
 {
 	if (security != BOXLITE_SECURITY_JAIL && security != BOXLITE_SECURITY_DEVELOPMENT)
@@ -170,10 +180,35 @@ BX_EXPORT int boxlite_box_options_set_security(boxlite_box_options *o, int secur
 	return 0;
 }
 
+BX_EXPORT int boxlite_box_options_set_pull_policy(boxlite_box_options *o, int policy)
+{
+	if (!o || (policy != BOXLITE_PULL_MISSING && policy != BOXLITE_PULL_ALWAYS && policy != BOXLITE_PULL_NEVER))
+		return -EINVAL;
+	o->pull_policy = policy;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_options_add_port(boxlite_box_options *o, const char *host_ip, uint32_t host_port,
+					   uint32_t guest_port, const char *proto)
+{
+	if (!o)
+		return -EINVAL;
+	return bx_netvol_add_port(&o->nv, host_ip, host_port, guest_port, proto);
+}
+
+BX_EXPORT int boxlite_box_options_add_volume(boxlite_box_options *o, const char *host_path,
+					     const char *guest_path, int read_only)
+{
+	if (!o)
+		return -EINVAL;
+	return bx_netvol_add_volume(&o->nv, host_path, guest_path, read_only);
+}
+
 BX_EXPORT void boxlite_box_options_free(boxlite_box_options *o)
 {
 	if (!o)
 		return;
+	bx_netvol_free(&o->nv);
 	free(o->image);
 	for (size_t i = 0; o->env && i < o->n_env; i++)
 		free(o->env[i]);

@@ -94,6 +94,13 @@ enum bxp_tag {
 	BXT_COPY_OUT = 30,      /* str: guest path to send as a tar stream on stdout */
 	BXT_COPY_IN = 31,       /* str: guest path to extract the tar from stdin into */
 	BXT_COPY_SINGLE = 32,   /* u32 1: COPY_IN holds one top entry; docker cp target rules */
+	BXT_ATTACH_STDIN = 33,  /* u32 1: in ATTACH, this client writes the main command's stdin */
+	/* Network and volumes (SETUP; see docs/protocol.md "Network and volumes"). */
+	BXT_NET_IFADDR = 40,    /* str "A.B.C.D/N": eth0 address; absent: no NIC to configure */
+	BXT_NET_GATEWAY = 41,   /* str "A.B.C.D": default route */
+	BXT_NET_DNS = 42,       /* str "A.B.C.D", repeated: /etc/resolv.conf nameservers */
+	BXT_NET_HOST_ALIAS = 43,/* str "A.B.C.D": host.boxlite.internal in /etc/hosts */
+	BXT_VOLUME = 44,        /* str "TAG:RO:GUEST_PATH", repeated: 9p mount after the root */
 	BXT_TAG_MAX
 };
 

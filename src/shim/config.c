@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config_netvol.h"
 
 static void wipe_free(char *s)
 {
@@ -30,6 +31,7 @@ void bx_shim_config_free(struct bx_shim_config *cfg)
 	free(cfg->initramfs);
 	free(cfg->root_disk);
 	free(cfg->hostname);
+	bx_shim_config_free_netvol(cfg);
 	if (cfg->main_argv) {
 		for (size_t i = 0; cfg->main_argv[i]; i++)
 			wipe_free(cfg->main_argv[i]);
@@ -215,7 +217,7 @@ static int valid_box_id(const char *id)
 static const char *const known_keys[] = {
 	"version", "box_id", "box_dir", "detach", "qemu", "accel", "kernel", "initramfs", "cpus",
 	"memory_mib", "root_disk", "network", "hostname", "env", "ready_timeout_ms", "main",
-	"security",
+	"security", "ports", "volumes",
 };
 
 /* The optional "main" object (shim_config.h). */
@@ -232,7 +234,7 @@ static int get_main(json_t *root, struct bx_shim_config *cfg, struct bx_error *e
 		return bx_err(err, -EINVAL, "config: field \"main\" must be an object");
 	json_object_foreach(m, key, v)
 		if (strcmp(key, "argv") && strcmp(key, "cwd") && strcmp(key, "user") && strcmp(key, "hold") &&
-		    strcmp(key, "close_stdin"))
+		    strcmp(key, "close_stdin") && strcmp(key, "tty") && strcmp(key, "rows") && strcmp(key, "cols"))
 			return bx_err(err, -EINVAL, "config: unknown field \"main.%.64s\"", key);
 	if ((rc = get_member(m, "argv", JSON_ARRAY, "an array of strings", &argv, err)) < 0)
 		return rc;
@@ -255,6 +257,12 @@ static int get_main(json_t *root, struct bx_shim_config *cfg, struct bx_error *e
 		return rc;
 	if (json_object_get(m, "close_stdin") &&
 	    (rc = get_bool(m, "close_stdin", &cfg->main_close_stdin, err)) < 0)
+		return rc;
+	if (json_object_get(m, "tty") && (rc = get_bool(m, "tty", &cfg->main_tty, err)) < 0)
+		return rc;
+	if (json_object_get(m, "rows") && (rc = get_uint(m, "rows", 1, 65535, &cfg->main_rows, err)) < 0)
+		return rc;
+	if (json_object_get(m, "cols") && (rc = get_uint(m, "cols", 1, 65535, &cfg->main_cols, err)) < 0)
 		return rc;
 	return 0;
 }
@@ -302,7 +310,7 @@ static int parse_root(json_t *root, struct bx_shim_config *cfg, struct bx_error 
 	    (rc = get_str(root, "hostname", &cfg->hostname, err)) < 0 ||
 	    (rc = get_env(root, cfg, err)) < 0 ||
 	    (rc = get_uint(root, "ready_timeout_ms", 1, 24u * 3600 * 1000, &cfg->ready_timeout_ms, err)) < 0 ||
-	    (rc = get_main(root, cfg, err)) < 0)
+	    (rc = get_main(root, cfg, err)) < 0 || (rc = bx_shim_config_parse_netvol(root, cfg, err)) < 0)
 		return rc;
 
 	if (!valid_box_id(cfg->box_id))
@@ -394,6 +402,7 @@ int bx_shim_config_to_json(const struct bx_shim_config *cfg, char **json_out, st
 	bad |= json_object_set_new(root, "ready_timeout_ms", json_integer(cfg->ready_timeout_ms));
 	if (cfg->security == BX_SECURITY_DEVELOPMENT)
 		bad |= json_object_set_new(root, "security", json_string("development"));
+	bad |= bx_shim_config_netvol_json(cfg, root);
 	if (cfg->main_argv && cfg->main_argv[0]) {
 		json_t *m = json_object(), *argv = json_array();
 		bad |= !m || !argv;
@@ -408,6 +417,12 @@ int bx_shim_config_to_json(const struct bx_shim_config *cfg, char **json_out, st
 			bad |= json_object_set_new(m, "hold", json_true());
 		if (cfg->main_close_stdin)
 			bad |= json_object_set_new(m, "close_stdin", json_true());
+		if (cfg->main_tty)
+			bad |= json_object_set_new(m, "tty", json_true());
+		if (cfg->main_rows)
+			bad |= json_object_set_new(m, "rows", json_integer(cfg->main_rows));
+		if (cfg->main_cols)
+			bad |= json_object_set_new(m, "cols", json_integer(cfg->main_cols));
 		bad |= json_object_set_new(root, "main", m);
 	}
 	if (!bad)

@@ -54,6 +54,8 @@ struct bind {
 	char path[PATH_MAX]; /* host path as given (may go through symlinks) */
 	enum bind_kind kind;
 	int optional;        /* skip silently when missing */
+	int volume;          /* a volume: idmapped to the box uid when root */
+	int userns;          /* root, volume: idmapping user namespace fd, else -1 */
 };
 
 struct plan {
@@ -61,6 +63,7 @@ struct plan {
 	size_t n;
 	char done[JAIL_MAX_BINDS][PATH_MAX]; /* resolved targets already mounted */
 	size_t n_done;
+	uid_t box_uid;       /* root: the box's uid (volumes are idmapped to it); else -1 */
 };
 
 static uint64_t now_ns(void)
@@ -266,6 +269,19 @@ static int plan_build(const struct bx_shim_config *cfg, struct plan *p, struct b
 		return rc;
 	if (cfg->accel == BX_ACCEL_KVM && (rc = plan_add(p, "/dev/kvm", BIND_DEV, 0, err)) < 0)
 		return rc;
+	/* Volumes: QEMU's 9p backend serves them from inside the jail. */
+	for (size_t i = 0; i < cfg->n_volumes; i++) {
+		size_t n = p->n;
+
+		if ((rc = plan_add(p, cfg->volumes[i].host, cfg->volumes[i].read_only ? BIND_RO : BIND_RW, 0,
+				   err)) < 0)
+			return rc;
+		if (p->n == n)
+			return bx_err(err, -EINVAL, "volume %s: a path the box itself uses",
+				      cfg->volumes[i].host);
+		p->b[p->n - 1].volume = 1;
+		p->b[p->n - 1].userns = -1;
+	}
 	return 0;
 }
 
@@ -412,13 +428,41 @@ static int bind_one(struct plan *p, const char *jail, const struct bind *b, stru
 			return 0;
 	snprintf(p->done[p->n_done++], PATH_MAX, "%s", final);
 	snprintf(tgt, sizeof(tgt), "%s%s", jail, final);
-	if (mount(final, tgt, NULL, MS_BIND, NULL) < 0)
+	if (b->volume && b->userns >= 0) {
+		rc = bx_jail_bind_idmapped(final, tgt, b->userns, err);
+		if (rc < 0)
+			return rc;
+	} else if (mount(final, tgt, NULL, MS_BIND, NULL) < 0)
 		return bx_err_sys(err, -errno, "jail: bind %s", final);
 	want = b->kind == BIND_RO ? MS_RDONLY | MS_NOSUID | MS_NODEV
 	       : b->kind == BIND_RW ? MS_NOSUID | MS_NODEV | MS_NOEXEC
 				    : MS_NOSUID | MS_NOEXEC;
 	if (mount(NULL, tgt, NULL, MS_REMOUNT | MS_BIND | want | locked_flags(tgt), NULL) < 0)
 		return bx_err_sys(err, -errno, "jail: remount %s", final);
+	return 0;
+}
+
+/* QEMU's 9p backend sets modes through /proc/self/fd (fchmodat_nofollow):
+ * with volumes the jail gets a proc showing only the box uid's processes
+ * (hidepid=invisible) and only the pid directories (subset=pid). A non-root
+ * shim may not mount a proc for the host's pid namespace: it binds the host's
+ * /proc read-only instead (other processes' details stay ptrace-protected). */
+static int mount_proc_for_volumes(const struct plan *p, const char *mp, struct bx_error *err)
+{
+	char tgt[PATH_MAX + 8];
+	size_t i;
+
+	for (i = 0; i < p->n && !p->b[i].volume; i++)
+		;
+	if (i == p->n)
+		return 0;
+	snprintf(tgt, sizeof(tgt), "%s/proc", mp);
+	if (mkdir(tgt, 0555) < 0 && errno != EEXIST)
+		return bx_err_sys(err, -errno, "jail: mkdir %s", tgt);
+	if (mount("proc", tgt, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible,subset=pid") == 0)
+		return 0;
+	if (mount("/proc", tgt, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return bx_err_sys(err, -errno, "jail: /proc for volumes");
 	return 0;
 }
 
@@ -441,6 +485,8 @@ static int build_root(struct plan *p, struct bx_error *err)
 		rc = bind_one(p, mp, &p->b[i], err);
 	umask(old_umask);
 	if (rc < 0)
+		return rc;
+	if ((rc = mount_proc_for_volumes(p, mp, err)) < 0)
 		return rc;
 	/* pivot_root(".", "."): the old root ends up stacked under the new
 	 * one, and detaching it leaves only the jail. */
@@ -574,6 +620,7 @@ int bx_jail_enter(const struct bx_shim_config *cfg, struct bx_error *err)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return bx_err(err, -ENOMEM, "jail: out of memory");
+	p->box_uid = (uid_t)-1;
 	if ((rc = plan_build(cfg, p, err)) < 0)
 		return rc;
 	procfd = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -584,6 +631,20 @@ int bx_jail_enter(const struct bx_shim_config *cfg, struct bx_error *err)
 		if ((rc = bx_jail_cgroup(cfg, err)) < 0)
 			return rc;
 		uid = gid = box_uid(cfg->box_id);
+		p->box_uid = uid;
+		/* Volumes are seen through their owner's eyes (jail_idmap.c). */
+		for (size_t i = 0; i < p->n; i++) {
+			struct stat st;
+
+			if (!p->b[i].volume)
+				continue;
+			if (stat(p->b[i].path, &st) < 0)
+				return bx_err_sys(err, -errno, "jail: volume %s", p->b[i].path);
+			p->b[i].userns = bx_jail_idmap_userns(st.st_uid, st.st_gid, uid, gid);
+			if (p->b[i].userns < 0)
+				return bx_err_sys(err, p->b[i].userns, "jail: idmapping for volume %s",
+						  p->b[i].path);
+		}
 		if ((rc = chown_box_dir(cfg->box_dir, uid, err)) < 0)
 			return rc;
 		if (unshare(flags) < 0)
@@ -597,7 +658,11 @@ int bx_jail_enter(const struct bx_shim_config *cfg, struct bx_error *err)
 	}
 	if (sethostname("boxlite", 7) < 0)
 		return bx_err_sys(err, -errno, "jail: sethostname");
-	if ((rc = build_root(p, err)) < 0)
+	rc = build_root(p, err);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->b[i].volume && p->b[i].userns >= 0)
+			close(p->b[i].userns);
+	if (rc < 0)
 		return rc;
 	if (chdir(cfg->box_dir) < 0)
 		return bx_err_sys(err, -errno, "jail: chdir %s", cfg->box_dir);

@@ -22,6 +22,14 @@
  * Does nothing (but warn) when cfg->security is development. */
 int bx_jail_enter(const struct bx_shim_config *cfg, struct bx_error *err);
 
+/* jail_idmap.c (root only): a user namespace mapping owner (inside) to box
+ * (outside), held open by a short-lived child (call before unshare: the
+ * child must not become a new pid namespace's init); returns its fd or
+ * -errno. Then binds src onto tgt (an existing mount point) through it, so
+ * the owner's files show as the box uid's. */
+int bx_jail_idmap_userns(uid_t owner_uid, gid_t owner_gid, uid_t box_uid, gid_t box_gid);
+int bx_jail_bind_idmapped(const char *src, const char *tgt, int userns, struct bx_error *err);
+
 /* jail_seccomp.c: the deny-list filter (kills on dangerous syscalls). */
 int bx_jail_seccomp(struct bx_error *err);
 

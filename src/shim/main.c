@@ -223,6 +223,16 @@ static void cleanup(struct shim *s)
 	bx_shim_config_free(&s->cfg);
 }
 
+#ifdef __SANITIZE_ADDRESS__
+/* Sanitizer builds: LeakSanitizer stops the world with ptrace, which the
+ * jail's seccomp filter kills; leaks are checked in the unjailed programs. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	struct shim s = { .sig_fd = -1, .listen_fd = -1, .watchdog_fd = -1, .qemu_pid = -1,

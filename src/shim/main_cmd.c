@@ -83,6 +83,11 @@ void main_cmd_start(struct shim *s)
 	bxp_put_str(&w, BXT_CWD, s->cfg.main_cwd ? s->cfg.main_cwd : "/");
 	if (s->cfg.main_user)
 		bxp_put_str(&w, BXT_USER, s->cfg.main_user);
+	if (s->cfg.main_tty) {
+		bxp_put_u32(&w, BXT_TTY, 1);
+		bxp_put_u32(&w, BXT_ROWS, s->cfg.main_rows ? s->cfg.main_rows : 24);
+		bxp_put_u32(&w, BXT_COLS, s->cfg.main_cols ? s->cfg.main_cols : 80);
+	}
 	bxp_put_u32(&w, BXT_WINDOW, BXP_DEFAULT_WINDOW);
 	if (!bxp_writer_ok(&w) || agent_send(s, MAIN_AGENT_CHAN, BXP_EXEC, 0, s->scratch, w.len) < 0) {
 		shim_fail(s, E2BIG, "cannot send the main command to the agent");
@@ -126,13 +131,36 @@ int main_cmd_from_agent(struct shim *s, const struct bxp_header *h, const uint8_
 		return 0; /* late frames after the end */
 	switch (h->type) {
 	case BXP_EXEC_STARTED:
+		bxp_reader_init(&r, p, h->len);
+		while (bxp_next(&r, &f) == 1) {
+			if (bxp_field_u32(&f, &v) < 0)
+				continue;
+			if (f.tag == BXT_WINDOW)
+				s->main_in_credit = v;
+			else if (f.tag == BXT_PID)
+				s->main_pid = v;
+		}
+		s->main_started = 1;
 		/* Unless asked to close it (docker run without -i), its stdin
 		 * stays open and empty, so that an image whose Cmd is a shell or
 		 * an interpreter keeps the box up until it is stopped (as the
-		 * reference system does). */
-		if (s->cfg.main_close_stdin)
+		 * reference system does). An attached client that took stdin
+		 * (run -i) writes it instead; a tty stays open (docker run -t). */
+		if (s->cfg.main_close_stdin && !s->main_stdin && !s->cfg.main_tty) {
 			agent_send(s, MAIN_AGENT_CHAN, BXP_EOF, BXP_STDIN, NULL, 0);
+			s->main_in_eof = 1;
+		}
 		mux_to_attached(s, h->type, 0, p, h->len);
+		return 0;
+	case BXP_WINDOW:
+		/* Stdin credit: kept here, passed on to the stdin holder. */
+		if (h->stream != BXP_STDIN)
+			return 0;
+		bxp_reader_init(&r, p, h->len);
+		while (bxp_next(&r, &f) == 1)
+			if (f.tag == BXT_CREDIT && bxp_field_u32(&f, &v) == 0 && v <= UINT32_MAX - s->main_in_credit)
+				s->main_in_credit += v;
+		mux_to_stdin_holder(s, h->type, h->stream, p, h->len);
 		return 0;
 	case BXP_DATA: {
 		uint8_t buf[16];
@@ -186,6 +214,46 @@ int main_cmd_from_agent(struct shim *s, const struct bxp_header *h, const uint8_
 	default:
 		return -EPROTO;
 	}
+}
+
+size_t main_cmd_started_payload(struct shim *s, int holder, uint8_t *buf, size_t cap)
+{
+	struct bxp_writer w;
+
+	bxp_writer_init(&w, buf, cap);
+	bxp_put_u32(&w, BXT_PID, s->main_pid);
+	bxp_put_u32(&w, BXT_WINDOW, holder ? s->main_in_credit : 0);
+	return bxp_writer_ok(&w) ? w.len : 0;
+}
+
+int main_cmd_from_client(struct shim *s, int holder, const struct bxp_header *h, const uint8_t *p)
+{
+	switch (h->type) {
+	case BXP_DATA:
+	case BXP_EOF:
+		if (h->stream != BXP_STDIN)
+			return -EPROTO;
+		if (!holder || s->main_in_eof)
+			return 0; /* not its stdin, or already closed: dropped */
+		if (h->type == BXP_DATA) {
+			if (h->len > s->main_in_credit)
+				return -EPROTO; /* more than the credit it was given */
+			s->main_in_credit -= h->len;
+		} else {
+			s->main_in_eof = 1;
+		}
+		break;
+	case BXP_RESIZE:
+	case BXP_SIGNAL:
+		break;
+	case BXP_WINDOW:
+		return 0; /* the main command's output never waits for a client */
+	default:
+		return -EPROTO;
+	}
+	if (s->main == MAIN_RUNNING)
+		agent_send(s, MAIN_AGENT_CHAN, h->type, h->stream, p, h->len);
+	return 0;
 }
 
 void main_cmd_finish(struct shim *s)

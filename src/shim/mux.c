@@ -130,6 +130,8 @@ static void client_close(struct shim *s, struct client *c)
 		agent_send(s, c->chans->agent_id, BXP_CLOSE, 0, NULL, 0);
 		chan_free(s, c->chans);
 	}
+	if (s->main_stdin == c)
+		s->main_stdin = NULL; /* another client may take it */
 	close(c->fd);
 	c->fd = -1;
 	c->dead = 1;
@@ -347,6 +349,47 @@ static int control_frame(struct shim *s, struct client *c, const struct bxp_head
 	}
 }
 
+/* ATTACH {ATTACH_STDIN}: copy the main session to this channel; with
+ * ATTACH_STDIN = 1 this client also writes its stdin (one client at a time). */
+static int attach(struct shim *s, struct client *c, const struct bxp_header *h, const uint8_t *p)
+{
+	struct bxp_reader r;
+	struct bxp_field f;
+	uint32_t want_stdin = 0;
+	uint8_t buf[64];
+	size_t n;
+
+	bxp_reader_init(&r, p, h->len);
+	while (bxp_next(&r, &f) == 1)
+		if (f.tag == BXT_ATTACH_STDIN && bxp_field_u32(&f, &want_stdin) < 0)
+			return -EPROTO;
+	if (s->main == MAIN_NONE) {
+		client_send_error(s, c, h->chan, ENOENT, "the box has no main command");
+		return 0;
+	}
+	if (s->main == MAIN_DONE) {
+		client_send(s, c, h->chan, s->main_end_type, 0, s->main_end, s->main_end_len);
+		return 0;
+	}
+	if (c->attach_chan || client_chan_find(c, h->chan))
+		return -EPROTO;
+	if (want_stdin && s->main_stdin) {
+		client_send_error(s, c, h->chan, EBUSY, "another client holds the main command's stdin");
+		return 0;
+	}
+	if (want_stdin && s->main_in_eof) {
+		client_send_error(s, c, h->chan, EPIPE, "the main command's stdin is closed");
+		return 0;
+	}
+	c->attach_chan = h->chan;
+	if (want_stdin)
+		s->main_stdin = c;
+	if (s->main == MAIN_RUNNING && s->main_started && (n = main_cmd_started_payload(s, !!want_stdin, buf, sizeof(buf))))
+		client_send(s, c, h->chan, BXP_EXEC_STARTED, 0, buf, n);
+	main_cmd_start(s); /* when held for the first attach */
+	return 0;
+}
+
 static int client_frame(struct shim *s, struct client *c, const struct bxp_header *h, const uint8_t *p)
 {
 	struct chan *ch;
@@ -355,18 +398,16 @@ static int client_frame(struct shim *s, struct client *c, const struct bxp_heade
 		return -EPROTO;
 	if (h->chan == 0)
 		return control_frame(s, c, h, p);
-	if (h->type == BXP_ATTACH) {
-		if (s->main == MAIN_NONE)
-			client_send_error(s, c, h->chan, ENOENT, "the box has no main command");
-		else if (s->main == MAIN_DONE)
-			client_send(s, c, h->chan, s->main_end_type, 0, s->main_end, s->main_end_len);
-		else if (c->attach_chan || client_chan_find(c, h->chan))
-			return -EPROTO;
-		else {
-			c->attach_chan = h->chan;
-			main_cmd_start(s); /* when held for the first attach */
+	if (h->type == BXP_ATTACH)
+		return attach(s, c, h, p);
+	if (c->attach_chan && h->chan == c->attach_chan) {
+		if (h->type == BXP_CLOSE) { /* detach; the main command runs on */
+			c->attach_chan = 0;
+			if (s->main_stdin == c)
+				s->main_stdin = NULL;
+			return 0;
 		}
-		return 0;
+		return main_cmd_from_client(s, s->main_stdin == c, h, p);
 	}
 	switch (h->type) {
 	case BXP_EXEC: case BXP_DATA: case BXP_EOF: case BXP_WINDOW:
@@ -537,10 +578,21 @@ void mux_to_attached(struct shim *s, uint16_t type, uint8_t stream, const void *
 
 		if (c->dead || !chan)
 			continue;
-		if (type == BXP_EXIT || type == BXP_ERROR)
+		if (type == BXP_EXIT || type == BXP_ERROR) {
 			c->attach_chan = 0;
+			if (s->main_stdin == c)
+				s->main_stdin = NULL;
+		}
 		client_send(s, c, chan, type, stream, payload, len);
 	}
+}
+
+void mux_to_stdin_holder(struct shim *s, uint16_t type, uint8_t stream, const void *payload, size_t len)
+{
+	struct client *c = s->main_stdin;
+
+	if (c && !c->dead && c->attach_chan)
+		client_send(s, c, c->attach_chan, type, stream, payload, len);
 }
 
 void mux_boot_failed(struct shim *s, int err_no, const char *msg)

@@ -108,6 +108,11 @@ struct shim {
 	uint16_t main_end_type;    /* EXIT or ERROR, replayed to late attachers */
 	uint8_t main_end[1024];
 	size_t main_end_len;
+	int main_started;          /* EXEC_STARTED seen (replayed to late attachers) */
+	uint32_t main_pid;
+	uint32_t main_in_credit;   /* stdin credit the agent granted, not yet used */
+	int main_in_eof;           /* stdin EOF sent */
+	struct client *main_stdin; /* the attached client writing its stdin, or NULL */
 };
 
 static inline uint64_t ts_ns(clockid_t clk)
@@ -181,6 +186,13 @@ void main_cmd_finish(struct shim *s);
 
 /* mux.c: copies a frame of the main session to every attached client. */
 void mux_to_attached(struct shim *s, uint16_t type, uint8_t stream, const void *payload, size_t len);
+/* mux.c: sends a frame of the main session to the client holding its stdin. */
+void mux_to_stdin_holder(struct shim *s, uint16_t type, uint8_t stream, const void *payload, size_t len);
+/* main_cmd.c: a frame from an attached client (DATA/EOF stdin, RESIZE,
+ * SIGNAL); holder says whether it holds stdin. <0: protocol error. */
+int main_cmd_from_client(struct shim *s, int holder, const struct bxp_header *h, const uint8_t *payload);
+/* main_cmd.c: EXEC_STARTED for a client attaching to a running main command. */
+size_t main_cmd_started_payload(struct shim *s, int holder, uint8_t *buf, size_t cap);
 
 /* Sends one frame to the agent (queued). */
 int agent_send(struct shim *s, uint32_t chan, uint16_t type, uint8_t stream, const void *payload,

@@ -31,11 +31,16 @@ struct bx_shim_config {
 	int network;             /* "user" = 1, "none" = 0 */
 	char *hostname;
 	char **env;              /* NULL-terminated "K=V" (may be secrets) */
+	/* Optional "ports" and "volumes" (config_netvol.h). */
+	struct bx_vm_port *ports;
+	size_t n_ports;
+	struct bx_vm_volume *volumes;
+	size_t n_volumes;
 	size_t n_env;
 	unsigned ready_timeout_ms;
 	enum bx_security security; /* optional "security": "jail" (default) | "development" */
 	/* Optional "main": {"argv": [...], "cwd": "/", "user": "u", "hold": false,
-	 * "close_stdin": false}:
+	 * "close_stdin": false, "tty": false, "rows": 24, "cols": 80}:
 	 * the box's main command, started by the shim once the box is ready
 	 * (with "hold", only when the first client attaches); its output goes
 	 * to main.log, its status to the exit file, and its end stops the box. */
@@ -43,7 +48,10 @@ struct bx_shim_config {
 	char *main_cwd;          /* NULL: "/" */
 	char *main_user;         /* NULL: root */
 	int main_hold;
-	int main_close_stdin;    /* "close_stdin": empty stdin (else open, never written) */
+	int main_close_stdin;    /* "close_stdin": empty stdin (else open, never written),
+				  * unless the attach that starts it takes stdin, or tty */
+	int main_tty;            /* "tty": run it on a pseudo-terminal */
+	unsigned main_rows, main_cols; /* "rows", "cols": its size (0: 24 x 80) */
 };
 
 /* Parses a config document of len bytes (need not be NUL-terminated). Every

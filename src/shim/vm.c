@@ -48,6 +48,10 @@ int vm_start(struct shim *s, struct bx_error *err)
 		.console_log = CONSOLE_LOG,
 		.mem_path = GUEST_MEM,
 		.sandbox = s->cfg.security == BX_SECURITY_JAIL,
+		.ports = s->cfg.ports,
+		.n_ports = s->cfg.network ? s->cfg.n_ports : 0,
+		.volumes = s->cfg.volumes,
+		.n_volumes = s->cfg.n_volumes,
 	};
 	char **argv = NULL;
 	int p[2], rc;
@@ -265,6 +269,20 @@ static int send_setup(struct shim *s)
 	bxp_put_str(&w, BXT_HOSTNAME, s->cfg.hostname);
 	bxp_put_u64(&w, BXT_CLOCK_NS, real_ns());
 	bxp_put_bytes(&w, BXT_RNG_SEED, seed, sizeof(seed));
+	if (s->cfg.network) {
+		/* QEMU user-mode networking's fixed addresses (no DHCP in the guest). */
+		bxp_put_str(&w, BXT_NET_IFADDR, "10.0.2.15/24");
+		bxp_put_str(&w, BXT_NET_GATEWAY, "10.0.2.2");
+		bxp_put_str(&w, BXT_NET_DNS, "10.0.2.3");
+		bxp_put_str(&w, BXT_NET_HOST_ALIAS, "10.0.2.2");
+	}
+	for (size_t i = 0; i < s->cfg.n_volumes; i++) {
+		char vol[1100];
+
+		snprintf(vol, sizeof(vol), "vol%zu:%s:%s", i, s->cfg.volumes[i].read_only ? "ro" : "rw",
+			 s->cfg.volumes[i].guest);
+		bxp_put_str(&w, BXT_VOLUME, vol);
+	}
 	for (size_t i = 0; i < s->cfg.n_env; i++)
 		bxp_put_str(&w, BXT_ENV, s->cfg.env[i]);
 	explicit_bzero(seed, sizeof(seed));

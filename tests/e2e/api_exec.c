@@ -376,7 +376,7 @@ static void test_copy(void)
 		 "with tarfile.open(\"e1.tar\",\"w\") as t: add(t,\"../escaped1\")\n"
 		 "with tarfile.open(\"e2.tar\",\"w\") as t: ln(t,\"l\",\"/\"); add(t,\"l/escaped2\")\n"
 		 "'") == 0);
-	run_out("mkdir -p /tmp/jail");
+	free(run_out("mkdir -p /tmp/jail"));
 	for (int i = 1; i <= 2; i++) {
 		snprintf(p, sizeof(p), "%s/e%d.tar", tmp, i);
 		int fd = open(p, O_RDONLY);

@@ -21,10 +21,9 @@ out=$("$BOXLITE" load -i "$T_HOME/bb-oci.tar" --name 127.0.0.1:5000/x/y:2 2>&1);
 expect_eq "load --name" "$out" "Loaded image: 127.0.0.1:5000/x/y:2"
 refs=$("$BOXLITE" images --format json | jq -r '.[].ref' | tr '\n' ' ')
 expect_eq "images lists the loaded ones" "$refs" "127.0.0.1:5000/x/y:2 docker.io/test/busybox:1.35 localhost/bb-oci:1.35 "
-for r in docker.io/test/busybox:1.35 localhost/bb-oci:1.35; do
-	d=$("$BOXLITE" images --format json | jq -r --arg r "$r" '.[] | select(.ref==$r) | .digest')
-	[ -s "$BOXLITE_HOME/images/bases/${d#sha256:}.ext4" ] && pass "$r: root disk built" || fail "$r: no root disk"
-done
+# root disks are keyed by the layer chain: the oci-archive's two names share
+# one, the docker-archive (uncompressed layers, other digests) has its own
+expect_eq "root disks built, one per layer chain" "$(ls "$BOXLITE_HOME/images/bases" | grep -c '\.ext4$')" 2
 
 echo junk > "$T_HOME/junk.tar"
 out=$("$BOXLITE" load -i "$T_HOME/junk.tar" 2>&1); rc=$?

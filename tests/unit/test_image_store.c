@@ -1,13 +1,16 @@
 /* The image store (src/lib/image/image_store.c): importing hand-written OCI
  * layouts into a home, idempotence, digest verification, image indexes,
- * lookups, concurrent imports and stale work dirs. */
+ * lookups, concurrent imports and stale work dirs, root disks shared by the
+ * layer chain and their reference counting by rmi. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "image_refs.h"
 #include "image_store.h"
 
 /* Stops the test at the first failure (later steps depend on earlier ones). */
@@ -105,7 +109,17 @@ struct layout_info {
 	char config[BX_DIGEST_MAX];
 	char layer[BX_DIGEST_MAX];
 	char index[BX_DIGEST_MAX]; /* when with_index */
+	char chain[BX_DIGEST_MAX]; /* the root disk's key */
 };
+
+static void chain_of(const char *layer, char out[BX_DIGEST_MAX])
+{
+	struct bx_oci_descriptor d = { 0 };
+	struct bx_oci_manifest m = { .layers = &d, .n_layers = 1 };
+
+	snprintf(d.digest, sizeof(d.digest), "%s", layer);
+	REQUIRE(bx_image_chain_id(&m, out) == 0);
+}
 
 /* Writes an OCI layout at dir with one image tagged tag. With with_index,
  * the tag names an image index holding a foreign-arch and a native manifest. */
@@ -140,6 +154,7 @@ static void make_layout(const char *dir, const char *tag, int variant, bool with
 		     "\"size\":%zu}]}",
 		     info->config, n, info->layer, layer_len);
 	put_blob(dir, json, (size_t)n, info->manifest);
+	chain_of(info->layer, info->chain);
 	free(layer);
 
 	if (!with_index) {
@@ -221,7 +236,7 @@ static void test_import(void)
 	import_ok(home, layout, "1.0", "localhost/test:1.0", &img, &st);
 	REQUIRE(!strcmp(img.digest, li.manifest));
 	REQUIRE(st.entries == 5);
-	PATHF(p, "%s/images/bases/%s.ext4", home, li.manifest + 7);
+	PATHF(p, "%s/images/bases/%s.ext4", home, li.chain + 7);
 	REQUIRE(!strcmp(img.base_path, p));
 	REQUIRE(stat(p, &st1) == 0 && (st1.st_mode & 07777) == 0444);
 	REQUIRE(img.env && !strcmp(img.env[0], "PATH=/bin") && !strcmp(img.env[1], "V=1") && !img.env[2]);
@@ -240,7 +255,7 @@ static void test_import(void)
 	REQUIRE(count_entries(p) == 0);
 
 	/* again: same answer, nothing rebuilt or added */
-	PATHF(p, "%s/images/bases/%s.ext4", home, li.manifest + 7);
+	PATHF(p, "%s/images/bases/%s.ext4", home, li.chain + 7);
 	import_ok(home, layout, "1.0", "localhost/test:1.0", &again, &st);
 	REQUIRE(st.entries == 0);
 	REQUIRE(stat(p, &st2) == 0 && st1.st_ino == st2.st_ino && st1.st_mtime == st2.st_mtime);
@@ -268,7 +283,7 @@ static void test_import(void)
 	REQUIRE(!exists(p));
 
 	/* a missing base is rebuilt by lookup */
-	PATHF(p, "%s/images/bases/%s.ext4", home, li.manifest + 7);
+	PATHF(p, "%s/images/bases/%s.ext4", home, li.chain + 7);
 	REQUIRE(unlink(p) == 0);
 	REQUIRE(bx_image_lookup(home, "localhost/test:1.0", &again, &err) == 0);
 	REQUIRE(exists(p));
@@ -398,6 +413,128 @@ static void test_concurrent_and_stale(void)
 	bx_image_free(&img);
 }
 
+/* Retags layout's image as tag with another config (same layer): a new
+ * manifest whose layer chain is the same. */
+static void retag_with_config(const char *layout, const struct layout_info *li, const char *tag,
+			      struct layout_info *out)
+{
+	char p[PATH_MAX], json[2048], *layer;
+	size_t layer_len;
+	int n;
+
+	*out = *li;
+	PATHF(p, "%s/blobs/sha256/%s", layout, li->layer + 7);
+	layer = read_all(p, &layer_len);
+	free(layer);
+	n = snprintf(json, sizeof(json),
+		     "{\"architecture\":\"%s\",\"os\":\"linux\",\"config\":{\"Env\":[\"CHANGED=1\"]},"
+		     "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%064d\"]}}",
+		     BX_OCI_HOST_ARCH, 0);
+	put_blob(layout, json, (size_t)n, out->config);
+	n = snprintf(json, sizeof(json),
+		     "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" BX_MT_OCI_CONFIG "\",\"digest\":\"%s\",\"size\":%d},"
+		     "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"%s\","
+		     "\"size\":%zu}]}",
+		     out->config, n, li->layer, layer_len);
+	put_blob(layout, json, (size_t)n, out->manifest);
+	n = snprintf(json, sizeof(json),
+		     "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" BX_MT_OCI_MANIFEST
+		     "\",\"digest\":\"%s\",\"size\":%d,\"annotations\":{\"org.opencontainers.image.ref.name\":\"%s\"}}]}",
+		     out->manifest, (int)strlen(json), tag);
+	PATHF(p, "%s/index.json", layout);
+	write_all(p, json, (size_t)n);
+}
+
+/* A box directory whose disk.qcow2 names base as its backing file. */
+static void fake_box(const char *home, const char *id, const char *base)
+{
+	char p[PATH_MAX], hdr[64 + PATH_MAX] = { 0 };
+	uint64_t off = htobe64(64);
+	uint32_t len = htobe32((uint32_t)strlen(base));
+
+	PATHF(p, "%s/boxes/%s", home, id);
+	REQUIRE(bx_mkdir_p(p, 0700, NULL) == 0);
+	memcpy(hdr, "QFI\xfb\0\0\0\3", 8);
+	memcpy(hdr + 8, &off, 8);
+	memcpy(hdr + 16, &len, 4);
+	memcpy(hdr + 64, base, strlen(base));
+	PATHF(p, "%s/boxes/%s/disk.qcow2", home, id);
+	write_all(p, hdr, 64 + strlen(base));
+}
+
+static void test_shared_base(void)
+{
+	char home[PATH_MAX], layout[PATH_MAX], p[PATH_MAX], base[PATH_MAX];
+	struct layout_info li, li2;
+	struct bx_image a, b;
+	struct bx_rootfs_stats st;
+	struct bx_error err = { 0 };
+	struct stat st1, st2;
+
+	PATHF(home, "%s/home-shared", tmp_root);
+	PATHF(layout, "%s/layout-shared", tmp_root);
+	make_layout(layout, "a", 6, false, &li);
+	import_ok(home, layout, "a", "shared:a", &a, &st);
+	REQUIRE(st.entries > 0);
+	PATHF(base, "%s/images/bases/%s.ext4", home, li.chain + 7);
+	REQUIRE(!strcmp(a.base_path, base) && stat(base, &st1) == 0);
+
+	/* a config-only change: another manifest, the same layers, no second build */
+	retag_with_config(layout, &li, "b", &li2);
+	REQUIRE(strcmp(li2.manifest, li.manifest) && !strcmp(li2.chain, li.chain));
+	import_ok(home, layout, "b", "shared:b", &b, &st);
+	REQUIRE(st.entries == 0);
+	REQUIRE(!strcmp(b.digest, li2.manifest) && strcmp(b.digest, a.digest));
+	REQUIRE(!strcmp(b.base_path, a.base_path));
+	REQUIRE(stat(base, &st2) == 0 && st1.st_ino == st2.st_ino);
+	REQUIRE(b.env && !strcmp(b.env[0], "CHANGED=1") && !b.cmd);
+	PATHF(p, "%s/images/bases", home);
+	REQUIRE(count_entries(p) == 2); /* one base and its lock file */
+
+	/* rmi of one keeps the base for the other */
+	REQUIRE(bx_image_refs_remove(home, "shared:a", &err) == 0);
+	REQUIRE(exists(base));
+	PATHF(p, "%s/images/blobs/sha256/%s", home, li.layer + 7);
+	REQUIRE(exists(p));
+	PATHF(p, "%s/images/blobs/sha256/%s", home, li.config + 7);
+	REQUIRE(!exists(p)); /* a's config is a's alone */
+	bx_image_free(&a);
+	REQUIRE(bx_image_lookup(home, "shared:b", &a, &err) == 0 && !strcmp(a.base_path, base));
+	bx_image_free(&a);
+
+	/* a box on the base: the last image using it cannot go */
+	fake_box(home, "0123456789ab", base);
+	err = (struct bx_error){ 0 };
+	REQUIRE(bx_image_refs_remove(home, "shared:b", &err) == -EBUSY);
+	REQUIRE(strstr(err.msg, "0123456789ab") && exists(base));
+	/* ... but another name for the same layers can come and go */
+	import_ok(home, layout, "b", "shared:c", &a, &st);
+	REQUIRE(st.entries == 0);
+	bx_image_free(&a);
+	REQUIRE(bx_image_refs_remove(home, "shared:b", &err) == 0);
+	REQUIRE(exists(base));
+	PATHF(p, "%s/boxes/0123456789ab", home);
+	REQUIRE(bx_rm_rf_at(AT_FDCWD, p, NULL) == 0);
+	REQUIRE(bx_image_refs_remove(home, "shared:c", &err) == 0);
+	REQUIRE(!exists(base));
+	PATHF(p, "%s/images/blobs/sha256", home);
+	REQUIRE(count_entries(p) == 0);
+	PATHF(p, "%s/images/bases", home);
+	REQUIRE(count_entries(p) == 0);
+
+	/* a base an older home keyed by the manifest digest is adopted, not rebuilt */
+	make_layout(layout, "a", 6, false, &li);
+	import_ok(home, layout, "a", "shared:a", &a, &st);
+	PATHF(p, "%s/images/bases/%s.ext4", home, li.manifest + 7);
+	REQUIRE(rename(base, p) == 0);
+	REQUIRE(bx_image_lookup(home, "shared:a", &b, &err) == 0 && !strcmp(b.base_path, base));
+	REQUIRE(stat(base, &st2) == 0 && stat(p, &st1) == 0 && st1.st_ino == st2.st_ino);
+	bx_image_free(&b);
+	REQUIRE(bx_image_refs_remove(home, "shared:a", &err) == 0);
+	REQUIRE(!exists(base) && !exists(p));
+	bx_image_free(&a);
+}
+
 static void test_ref_escape(void)
 {
 	char out[NAME_MAX + 1], longref[300];
@@ -429,6 +566,7 @@ int main(void)
 	test_index();
 	test_corrupt();
 	test_concurrent_and_stale();
+	test_shared_base();
 	REQUIRE(bx_rm_rf_at(AT_FDCWD, tmp_root, NULL) == 0);
 	printf("test_image_store: ok\n");
 	return 0;

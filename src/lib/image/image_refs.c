@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "gc_lock.h"
 #include "image_store.h"
 
 int bx_image_ref_unescape(const char *name, char *out, size_t size)
@@ -60,7 +61,7 @@ static int read_record(int refs_fd, const char *name, char digest[BX_DIGEST_MAX]
 }
 
 /* Parses a stored manifest blob. */
-static int stored_manifest(int blobs_fd, const char *digest, struct bx_oci_manifest *m)
+int bx_image_stored_manifest(int blobs_fd, const char *digest, struct bx_oci_manifest *m)
 {
 	_cleanup_close_ int fd = openat(blobs_fd, digest + 7, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
@@ -124,7 +125,7 @@ int bx_image_refs_list(const char *home, struct bx_image_ref_entry **out, size_t
 		if (read_record(refs_fd, de->d_name, e.digest, &st) < 0)
 			continue;
 		e.created = st.st_mtime;
-		if (blobs_fd >= 0 && stored_manifest(blobs_fd, e.digest, &m) == 0) {
+		if (blobs_fd >= 0 && bx_image_stored_manifest(blobs_fd, e.digest, &m) == 0) {
 			for (size_t i = 0; i < m.n_layers; i++)
 				e.size += (uint64_t)m.layers[i].size;
 			bx_oci_manifest_free(&m);
@@ -174,7 +175,7 @@ static void qcow2_backing(const char *path, char *out, size_t size)
 }
 
 /* Names a box whose disk is backed by base, or returns false. */
-static bool base_in_use(const char *home, const char *base, char *box, size_t size)
+bool bx_image_base_in_use(const char *home, const char *base, char *box, size_t size)
 {
 	char path[PATH_MAX], backing[PATH_MAX];
 	DIR *d;
@@ -201,12 +202,24 @@ static bool base_in_use(const char *home, const char *base, char *box, size_t si
 
 int bx_image_refs_remove(const char *home, const char *ref, struct bx_error *err)
 {
+	int gc_fd = bx_image_gc_lock(home, 1, err), rc;
+
+	if (gc_fd < 0)
+		return gc_fd;
+	rc = bx_image_refs_remove_locked(home, ref, err);
+	close(gc_fd);
+	return rc;
+}
+
+int bx_image_refs_remove_locked(const char *home, const char *ref, struct bx_error *err)
+{
 	struct bx_image_ref_entry *all = NULL;
 	struct bx_oci_manifest m = { 0 }, other = { 0 };
-	char escaped[NAME_MAX + 1], digest[BX_DIGEST_MAX], path[PATH_MAX], base[PATH_MAX], box[NAME_MAX + 1];
+	char escaped[NAME_MAX + 1], digest[BX_DIGEST_MAX], path[PATH_MAX], base[PATH_MAX], legacy[PATH_MAX];
+	char box[NAME_MAX + 1], chain[BX_DIGEST_MAX] = "", other_chain[BX_DIGEST_MAX];
 	_cleanup_close_ int refs_fd = -1, blobs_fd = -1, bases_fd = -1;
 	size_t n = 0;
-	bool manifest_shared = false;
+	bool manifest_shared = false, base_shared = false, have_manifest;
 	int rc;
 
 	rc = bx_image_ref_escape(ref, escaped, sizeof(escaped), err);
@@ -221,36 +234,52 @@ int bx_image_refs_remove(const char *home, const char *ref, struct bx_error *err
 	if (refs_fd < 0 || read_record(refs_fd, escaped, digest, NULL) < 0)
 		return bx_err(err, -ENOENT, "image '%s' not found", ref);
 
-	if (home[0] == '/')
-		bx_path_fmt(base, sizeof(base), "%s/images/bases/%s.ext4", home, digest + 7);
-	else {
-		char cwd[PATH_MAX];
-		bx_path_fmt(base, sizeof(base), "%s/%s/images/bases/%s.ext4", getcwd(cwd, sizeof(cwd)) ? cwd : ".",
-			    home, digest + 7);
+	/* The root disk is keyed by the layer chain (older homes: by the manifest). */
+	have_manifest = blobs_fd >= 0 && bx_image_stored_manifest(blobs_fd, digest, &m) == 0;
+	if (have_manifest && bx_image_chain_id(&m, chain) < 0)
+		return bx_err(err, -ENOMEM, "out of memory");
+	{
+		char cwd[PATH_MAX], root[PATH_MAX];
+		if (home[0] == '/')
+			bx_path_fmt(root, sizeof(root), "%s/images/bases", home);
+		else
+			bx_path_fmt(root, sizeof(root), "%s/%s/images/bases", getcwd(cwd, sizeof(cwd)) ? cwd : ".",
+				    home);
+		bx_path_fmt(legacy, sizeof(legacy), "%s/%s.ext4", root, digest + 7);
+		bx_path_fmt(base, sizeof(base), "%s/%s.ext4", root, chain[0] ? chain + 7 : digest + 7);
 	}
 	rc = bx_image_refs_list(home, &all, &n, err);
 	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(all[i].ref, ref) && !strcmp(all[i].digest, digest))
-			manifest_shared = true;
-	if (!manifest_shared && base_in_use(home, base, box, sizeof(box))) {
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(all[i].ref, ref))
+			continue;
+		if (!strcmp(all[i].digest, digest)) {
+			manifest_shared = base_shared = true;
+		} else if (chain[0] && !base_shared && bx_image_stored_manifest(blobs_fd, all[i].digest, &other) == 0) {
+			base_shared = bx_image_chain_id(&other, other_chain) == 0 && !strcmp(other_chain, chain);
+			bx_oci_manifest_free(&other);
+		}
+	}
+	if (!base_shared &&
+	    (bx_image_base_in_use(home, base, box, sizeof(box)) || bx_image_base_in_use(home, legacy, box, sizeof(box)))) {
+		bx_oci_manifest_free(&m);
 		bx_image_refs_free(all, n);
 		return bx_err(err, -EBUSY, "image '%s' is used by box %s (remove the box first)", ref, box);
 	}
 	if (unlinkat(refs_fd, escaped, 0) < 0) {
-		bx_image_refs_free(all, n);
-		return bx_err_sys(err, -errno, "removing images/refs/%s", escaped);
+		rc = bx_err_sys(err, -errno, "removing images/refs/%s", escaped);
+		goto done;
 	}
 	bx_fsync_dir(refs_fd, "images/refs", NULL);
-	if (manifest_shared || blobs_fd < 0 || stored_manifest(blobs_fd, digest, &m) < 0)
+	if (manifest_shared || !have_manifest)
 		goto done;
 	/* Delete this image's blobs unless another image lists them. */
 	for (size_t k = 0; k < m.n_layers + 1; k++) {
 		const char *dg = k < m.n_layers ? m.layers[k].digest : m.config.digest;
 		bool shared = false;
 		for (size_t i = 0; i < n && !shared; i++) {
-			if (!strcmp(all[i].ref, ref) || stored_manifest(blobs_fd, all[i].digest, &other) < 0)
+			if (!strcmp(all[i].ref, ref) || bx_image_stored_manifest(blobs_fd, all[i].digest, &other) < 0)
 				continue;
 			shared = !strcmp(other.config.digest, dg);
 			for (size_t j = 0; j < other.n_layers && !shared; j++)
@@ -263,13 +292,23 @@ int bx_image_refs_remove(const char *home, const char *ref, struct bx_error *err
 	unlinkat(blobs_fd, digest + 7, 0);
 	if (bases_fd >= 0) {
 		char name[NAME_MAX + 1];
-		snprintf(name, sizeof(name), "%s.ext4", digest + 7);
-		unlinkat(bases_fd, name, 0);
-		snprintf(name, sizeof(name), ".%s.lock", digest + 7);
-		unlinkat(bases_fd, name, 0);
+		/* an older home's disk keyed by this manifest, unless a box uses it */
+		if (!bx_image_base_in_use(home, legacy, box, sizeof(box))) {
+			snprintf(name, sizeof(name), "%s.ext4", digest + 7);
+			unlinkat(bases_fd, name, 0);
+			snprintf(name, sizeof(name), ".%s.lock", digest + 7);
+			unlinkat(bases_fd, name, 0);
+		}
+		if (!base_shared) {
+			snprintf(name, sizeof(name), "%s.ext4", chain + 7);
+			unlinkat(bases_fd, name, 0);
+			snprintf(name, sizeof(name), ".%s.lock", chain + 7);
+			unlinkat(bases_fd, name, 0);
+		}
 	}
+	rc = 0;
 done:
 	bx_oci_manifest_free(&m);
 	bx_image_refs_free(all, n);
-	return 0;
+	return rc;
 }

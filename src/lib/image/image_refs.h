@@ -3,6 +3,7 @@
 #ifndef BOXLITE_IMAGE_IMAGE_REFS_H
 #define BOXLITE_IMAGE_IMAGE_REFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,7 +27,15 @@ void bx_image_refs_free(struct bx_image_ref_entry *e, size_t n);
 /* Removes ref; then deletes the manifest, config, layer blobs and root disk
  * no remaining reference uses. Refuses (-EBUSY, naming the box) when a
  * box's disk in <home>/boxes/<id>/disk.qcow2 is backed by that root disk.
- * -ENOENT when ref is not in the store. */
+ * -ENOENT when ref is not in the store. Takes the gc lock (gc_lock.h). */
 int bx_image_refs_remove(const char *home, const char *ref, struct bx_error *err);
+/* The same, for a caller already holding the gc lock exclusive. */
+int bx_image_refs_remove_locked(const char *home, const char *ref, struct bx_error *err);
+
+/* Parses the stored manifest blob digest (blobs_fd: images/blobs/sha256). */
+int bx_image_stored_manifest(int blobs_fd, const char *digest, struct bx_oci_manifest *m);
+/* true when the disk of a box in <home>/boxes is backed by base (an
+ * absolute path); the box's id goes to box. */
+bool bx_image_base_in_use(const char *home, const char *base, char *box, size_t size);
 
 #endif

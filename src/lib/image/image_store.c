@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "gc_lock.h"
 
 /* Open handles on the store's directories for one operation. */
 struct store {
@@ -203,14 +204,31 @@ void bx_image_free(struct bx_image *img)
 	memset(img, 0, sizeof(*img));
 }
 
+int bx_image_chain_id(const struct bx_oci_manifest *m, char out[BX_DIGEST_MAX])
+{
+	/* "boxlite-base-v1\n" then each layer digest and "\n", in order; the
+	 * version string changes whenever the disk builder's output would. */
+	size_t len = 16 + m->n_layers * (BX_DIGEST_MAX + 1), off;
+	_cleanup_free_ char *buf = malloc(len);
+
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, "boxlite-base-v1\n", 16);
+	off = 16;
+	for (size_t i = 0; i < m->n_layers; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s\n", m->layers[i].digest);
+	bx_sha256_digest(buf, off, out);
+	return 0;
+}
+
 /* Moves the config's runtime fields and the base path into out. */
-static int fill_image(struct store *s, const char *manifest_digest, struct bx_oci_config *cfg, struct bx_image *out,
-		      struct bx_error *err)
+static int fill_image(struct store *s, const char *manifest_digest, const char *chain, struct bx_oci_config *cfg,
+		      struct bx_image *out, struct bx_error *err)
 {
 	struct bx_image img = { 0 };
 
 	strcpy(img.digest, manifest_digest);
-	if (asprintf(&img.base_path, "%s/bases/%s.ext4", s->images, manifest_digest + 7) < 0)
+	if (asprintf(&img.base_path, "%s/bases/%s.ext4", s->images, chain + 7) < 0)
 		return bx_err(err, -ENOMEM, "out of memory");
 	img.env = TAKE_PTR(cfg->env);
 	img.entrypoint = TAKE_PTR(cfg->entrypoint);
@@ -307,13 +325,15 @@ static int commit_staged(struct store *s, struct bx_error *err)
 	return r;
 }
 
-/* Builds bases/<hex>.ext4 from the stored layers unless it exists; one
- * builder at a time per base (others wait, then find it built). */
-static int ensure_base(struct store *s, const char *manifest_digest, const struct bx_oci_manifest *m,
-		       unsigned flags, struct bx_rootfs_stats *stats, struct bx_error *err)
+/* Builds bases/<chain hex>.ext4 from the stored layers unless it exists;
+ * one builder at a time per base (others wait, then find it built). A base
+ * an older home keyed by the manifest digest is adopted by a hard link. */
+static int ensure_base(struct store *s, const char *manifest_digest, const char *chain,
+		       const struct bx_oci_manifest *m, unsigned flags, struct bx_rootfs_stats *stats,
+		       struct bx_error *err)
 {
-	const char *hex = manifest_digest + 7;
-	char base_name[NAME_MAX + 1], lock_name[NAME_MAX + 1], tmp_path[PATH_MAX];
+	const char *hex = chain + 7;
+	char base_name[NAME_MAX + 1], lock_name[NAME_MAX + 1], tmp_path[PATH_MAX], legacy[NAME_MAX + 1];
 	_cleanup_free_ char **layers = NULL;
 	_cleanup_free_ char *paths = NULL;
 	_cleanup_close_ int lock_fd = -1, img_fd = -1;
@@ -333,6 +353,9 @@ static int ensure_base(struct store *s, const char *manifest_digest, const struc
 	}
 	if (faccessat(s->bases_fd, base_name, F_OK, 0) == 0)
 		return 0; /* a concurrent import built it */
+	snprintf(legacy, sizeof(legacy), "%s.ext4", manifest_digest + 7);
+	if (linkat(s->bases_fd, legacy, s->bases_fd, base_name, 0) == 0)
+		return bx_fsync_dir(s->bases_fd, "images/bases", err);
 
 	layers = calloc(m->n_layers + 1, sizeof(*layers));
 	paths = malloc((m->n_layers + 1) * PATH_MAX);
@@ -363,8 +386,8 @@ int bx_image_import_layout_ex(const char *home, const char *layout_dir, const ch
 {
 	struct store s;
 	struct bx_oci_image img = { 0 };
-	char escaped[NAME_MAX + 1], record[BX_DIGEST_MAX + 1];
-	_cleanup_close_ int layout_fd = -1;
+	char escaped[NAME_MAX + 1], record[BX_DIGEST_MAX + 1], chain[BX_DIGEST_MAX];
+	_cleanup_close_ int layout_fd = -1, gc_fd = -1;
 	size_t i;
 	int r;
 
@@ -377,12 +400,19 @@ int bx_image_import_layout_ex(const char *home, const char *layout_dir, const ch
 	r = store_open(&s, home, true, err);
 	if (r < 0)
 		goto out;
+	r = gc_fd = bx_image_gc_lock(home, 0, err);
+	if (r < 0)
+		goto out;
 	r = bx_oci_layout_open_image(layout_dir, tag, &img, err);
 	if (r < 0)
 		goto out;
 	layout_fd = open(layout_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (layout_fd < 0) {
 		r = bx_err_sys(err, -errno, "opening %s", layout_dir);
+		goto out;
+	}
+	if (bx_image_chain_id(&img.manifest, chain) < 0) {
+		r = bx_err(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	r = store_make_work_dir(&s, err);
@@ -401,13 +431,13 @@ int bx_image_import_layout_ex(const char *home, const char *layout_dir, const ch
 	if (r >= 0)
 		r = commit_staged(&s, err);
 	if (r >= 0)
-		r = ensure_base(&s, img.manifest_digest, &img.manifest, flags, stats, err);
+		r = ensure_base(&s, img.manifest_digest, chain, &img.manifest, flags, stats, err);
 	if (r < 0)
 		goto out;
 	snprintf(record, sizeof(record), "%s\n", img.manifest_digest);
 	r = bx_write_file_atomic(s.refs_fd, escaped, record, strlen(record), 0644, err);
 	if (r >= 0)
-		r = fill_image(&s, img.manifest_digest, &img.config, out, err);
+		r = fill_image(&s, img.manifest_digest, chain, &img.config, out, err);
 out:
 	if (r < 0)
 		bx_err_wrap(err, r, "importing %s from %s", ref, layout_dir);
@@ -442,8 +472,8 @@ int bx_image_lookup(const char *home, const char *ref, struct bx_image *out, str
 	struct bx_oci_manifest m = { 0 };
 	struct bx_oci_config cfg = { 0 };
 	_cleanup_free_ char *manifest = NULL, *config = NULL;
-	char escaped[NAME_MAX + 1], record[BX_DIGEST_MAX + 8], base_name[NAME_MAX + 1];
-	_cleanup_close_ int fd = -1;
+	char escaped[NAME_MAX + 1], record[BX_DIGEST_MAX + 8], base_name[NAME_MAX + 1], chain[BX_DIGEST_MAX];
+	_cleanup_close_ int fd = -1, gc_fd = -1;
 	size_t mlen, clen;
 	ssize_t n;
 	int r;
@@ -484,17 +514,21 @@ int bx_image_lookup(const char *home, const char *ref, struct bx_image *out, str
 		r = read_stored_blob(&s, m.config.digest, BX_OCI_CONFIG_MAX, &config, &clen, err);
 	if (r >= 0)
 		r = bx_oci_config_parse(config, clen, &cfg, err);
+	if (r >= 0 && bx_image_chain_id(&m, chain) < 0)
+		r = bx_err(err, -ENOMEM, "out of memory");
 	if (r < 0)
 		goto out;
-	snprintf(base_name, sizeof(base_name), "%s.ext4", record + 7);
+	snprintf(base_name, sizeof(base_name), "%s.ext4", chain + 7);
 	if (faccessat(s.bases_fd, base_name, F_OK, 0) < 0) {
-		r = store_make_work_dir(&s, err);
+		r = gc_fd = bx_image_gc_lock(home, 0, err);
 		if (r >= 0)
-			r = ensure_base(&s, record, &m, 0, NULL, err);
+			r = store_make_work_dir(&s, err);
+		if (r >= 0)
+			r = ensure_base(&s, record, chain, &m, 0, NULL, err);
 		if (r < 0)
 			goto out;
 	}
-	r = fill_image(&s, record, &cfg, out, err);
+	r = fill_image(&s, record, chain, &cfg, out, err);
 out:
 	if (r < 0 && r != -ENOENT)
 		bx_err_wrap(err, r, "image '%s'", ref);

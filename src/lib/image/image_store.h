@@ -2,8 +2,10 @@
  *
  *   images/blobs/sha256/<hex>          verified blobs (index, manifest, config, layers)
  *   images/refs/<escaped ref>          "sha256:<manifest hex>\n"
- *   images/bases/<manifest-hex>.ext4   the image's read-only ext4 root disk (mode 0444)
- *   images/bases/.<manifest-hex>.lock  flock: one builder per base
+ *   images/bases/<chain-hex>.ext4      read-only ext4 root disk (mode 0444), keyed by
+ *                                      the layer chain (bx_image_chain_id): images
+ *                                      with the same layers share one
+ *   images/bases/.<chain-hex>.lock     flock: one builder per base
  *   images/tmp/import.*                one locked work dir per running import
  *
  * Every file appears by rename of a complete, fsynced temp file, so a killed
@@ -22,7 +24,7 @@
 
 struct bx_image {
 	char digest[BX_DIGEST_MAX]; /* manifest digest, "sha256:<hex>" */
-	char *base_path;            /* <home>/images/bases/<hex>.ext4 */
+	char *base_path;            /* <home>/images/bases/<chain hex>.ext4 */
 	char **env;                 /* NULL-terminated, never NULL (may be empty) */
 	char **entrypoint;          /* NULL-terminated; NULL when the image sets none */
 	char **cmd;                 /* NULL-terminated; NULL when the image sets none */
@@ -52,6 +54,11 @@ int bx_image_import_layout_ex(const char *home, const char *layout_dir, const ch
  * imported. The manifest and config are re-verified against their digests;
  * a missing base is rebuilt from the stored layers. */
 int bx_image_lookup(const char *home, const char *ref, struct bx_image *out, struct bx_error *err);
+
+/* The key of m's root disk: sha256 of a format version and m's layer
+ * digests in order, so a re-tag or a config-only change shares the disk.
+ * Returns 0 or -ENOMEM. */
+int bx_image_chain_id(const struct bx_oci_manifest *m, char out[BX_DIGEST_MAX]);
 
 /* Escapes ref into a single file name: [A-Za-z0-9._-] are kept (a leading
  * '.' is escaped), every other byte becomes %XX. Refuses empty refs, refs

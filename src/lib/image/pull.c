@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "gc_lock.h"
 #include "registry.h"
 #include "work_dir.h"
 
@@ -347,7 +348,7 @@ int bx_image_pull(const char *home, const struct bx_image_ref *ref, const struct
 	char os[32], arch[32], variant[32], mt[128], digest[BX_DIGEST_MAX], work[PATH_MAX] = "";
 	_cleanup_free_ char *body = NULL, *config = NULL;
 	size_t len = 0, clen = 0;
-	int work_fd = -1, rc;
+	int work_fd = -1, gc_fd = -1, rc;
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_init(&p.lock, NULL);
@@ -360,6 +361,10 @@ int bx_image_pull(const char *home, const struct bx_image_ref *ref, const struct
 		goto out;
 	}
 	rc = open_store(&p, err);
+	if (rc < 0)
+		goto out;
+	/* blobs stored before the ref exists must not look unused to a prune */
+	rc = gc_fd = bx_image_gc_lock(home, 0, err);
 	if (rc < 0)
 		goto out;
 	rc = bx_registry_open(home, ref->domain, ref->path, &p.reg, err);
@@ -429,6 +434,8 @@ out:
 		bx_err_wrap(err, rc, "pulling %s", p.ref);
 	if (work_fd >= 0)
 		bx_image_work_dir_remove(work, work_fd);
+	if (gc_fd >= 0)
+		close(gc_fd);
 	bx_oci_config_free(&cfg);
 	bx_oci_manifest_free(&p.manifest);
 	bx_registry_free(p.reg);

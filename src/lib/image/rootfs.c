@@ -20,6 +20,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "scratch.h"
 #include "tar_path.h"
 
 #define SYMLINK_HOPS_MAX 40
@@ -1067,8 +1068,9 @@ int bx_rootfs_build_ext4(const char *const *layers, size_t n_layers, const char 
 {
 	struct bx_rootfs_stats s = { 0 };
 	struct bx_rootfs_meta *meta = NULL;
-	_cleanup_close_ int work_fd = -1;
-	char tree[PATH_MAX];
+	_cleanup_close_ int work_fd = -1, scratch_fd = -1;
+	char tree[PATH_MAX], scratch[PATH_MAX];
+	bool privileged = geteuid() == 0 && !(flags & BX_ROOTFS_FORCE_ROOTLESS);
 	double t0;
 	int r;
 
@@ -1077,8 +1079,16 @@ int bx_rootfs_build_ext4(const char *const *layers, size_t n_layers, const char 
 	work_fd = open(work_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (work_fd < 0)
 		return bx_err_sys(err, -errno, "opening %s", work_dir);
-	if (mkdir(tree, 0755) < 0)
-		return bx_err_sys(err, -errno, "creating %s", tree);
+	/* tmpfs when it fits: file creation there costs a fraction */
+	if (bx_scratch_tmpfs_dir(layers, n_layers, privileged, scratch, sizeof(scratch) - 8, &scratch_fd)) {
+		snprintf(tree, sizeof(tree), "%s/tree", scratch);
+	}
+	if (mkdir(tree, 0755) < 0) {
+		r = bx_err_sys(err, -errno, "creating %s", tree);
+		if (scratch_fd >= 0)
+			bx_rm_rf_at(AT_FDCWD, scratch, NULL);
+		return r;
+	}
 	t0 = now_s();
 	r = bx_rootfs_unpack(layers, n_layers, tree, flags, &meta, err);
 	s.unpack_s = now_s() - t0;
@@ -1088,7 +1098,10 @@ int bx_rootfs_build_ext4(const char *const *layers, size_t n_layers, const char 
 	if (r < 0)
 		unlink(out_path);
 	/* The tree is only scaffolding; a failure to remove it is not fatal to the image. */
-	bx_rm_rf_at(work_fd, "tree", NULL);
+	if (scratch_fd >= 0)
+		bx_rm_rf_at(AT_FDCWD, scratch, NULL);
+	else
+		bx_rm_rf_at(work_fd, "tree", NULL);
 	if (r >= 0 && stats)
 		*stats = s;
 	return r;

@@ -1,0 +1,106 @@
+/* -p and -v (netvol_opts.h). */
+#include "netvol_opts.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int port_num(const char *s, size_t n, int allow0, unsigned *out)
+{
+	unsigned long v = 0;
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v > 65535 || (!allow0 && v == 0))
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int cli_add_publish(boxlite_box_options *o, const char *spec)
+{
+	char buf[128], ip[64] = "";
+	const char *proto = "tcp", *hp, *gp;
+	char *slash, *c1, *c2;
+	unsigned host_port, guest_port;
+	int rc;
+
+	if (strlen(spec) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, spec);
+	if ((slash = strchr(buf, '/'))) {
+		*slash = '\0';
+		proto = slash + 1;
+		if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
+			goto bad;
+	}
+	c2 = strrchr(buf, ':');
+	if (!c2)
+		goto bad; /* docker's -p GUEST_PORT (random host port) is -p 0:GUEST_PORT here */
+	*c2 = '\0';
+	gp = c2 + 1;
+	c1 = strrchr(buf, ':');
+	if (c1) {
+		*c1 = '\0';
+		if (strlen(buf) >= sizeof(ip) || !buf[0])
+			goto bad;
+		strcpy(ip, buf);
+		hp = c1 + 1;
+	} else {
+		hp = buf;
+	}
+	if (port_num(hp, strlen(hp), 1, &host_port) < 0 || port_num(gp, strlen(gp), 0, &guest_port) < 0)
+		goto bad;
+	rc = boxlite_box_options_add_port(o, ip, host_port, guest_port, proto);
+	if (rc == 0)
+		return 0;
+bad:
+	fprintf(stderr, "boxlite: -p wants [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp] (IPv4; host port 0 "
+			"picks a free one), got '%s'\n", spec);
+	return -1;
+}
+
+int cli_add_volume(boxlite_box_options *o, const char *spec)
+{
+	char buf[2 * PATH_MAX], host[PATH_MAX];
+	char *guest, *mode;
+	int ro = 0, rc;
+
+	if (strlen(spec) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, spec);
+	guest = strchr(buf, ':');
+	if (!guest || guest == buf)
+		goto bad;
+	*guest++ = '\0';
+	if ((mode = strchr(guest, ':'))) {
+		*mode++ = '\0';
+		if (!strcmp(mode, "ro"))
+			ro = 1;
+		else if (strcmp(mode, "rw"))
+			goto bad;
+	}
+	if (buf[0] == '/') {
+		snprintf(host, sizeof(host), "%s", buf);
+	} else {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    snprintf(host, sizeof(host), "%s/%s", cwd, buf) >= (int)sizeof(host))
+			goto bad;
+	}
+	rc = boxlite_box_options_add_volume(o, host, guest, ro);
+	if (rc == 0)
+		return 0;
+bad:
+	fprintf(stderr, "boxlite: -v wants HOST_PATH:GUEST_PATH[:ro] (GUEST_PATH absolute, without "
+			"'.' or '..'), got '%s'\n", spec);
+	return -1;
+}

@@ -1,0 +1,270 @@
+/* Published ports and volumes (netvol.h). */
+#include "netvol.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config_netvol.h"
+
+#define NETVOL_MAX 256 /* ports, and volumes, per box */
+
+int bx_netvol_add_port(struct bx_netvol *nv, const char *host_ip, unsigned host_port,
+		       unsigned guest_port, const char *proto)
+{
+	struct bx_vm_port *p;
+	int udp;
+
+	if (!host_ip || !*host_ip)
+		host_ip = "127.0.0.1";
+	if (!proto || !strcmp(proto, "tcp"))
+		udp = 0;
+	else if (!strcmp(proto, "udp"))
+		udp = 1;
+	else
+		return -EINVAL;
+	if (!bx_valid_ipv4(host_ip) || host_port > 65535 || guest_port < 1 || guest_port > 65535)
+		return -EINVAL;
+	if (nv->n_ports >= NETVOL_MAX)
+		return -E2BIG;
+	p = realloc(nv->ports, (nv->n_ports + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	nv->ports = p;
+	p = &nv->ports[nv->n_ports];
+	memset(p, 0, sizeof(*p));
+	p->host_ip = strdup(host_ip);
+	if (!p->host_ip)
+		return -ENOMEM;
+	p->host_port = host_port;
+	p->guest_port = guest_port;
+	p->udp = udp;
+	nv->n_ports++;
+	return 0;
+}
+
+int bx_netvol_add_volume(struct bx_netvol *nv, const char *host, const char *guest, int read_only)
+{
+	struct bx_vm_volume *v;
+
+	if (!host || !*host || strlen(host) >= PATH_MAX || !bx_valid_guest_path(guest))
+		return -EINVAL;
+	if (nv->n_vols >= NETVOL_MAX)
+		return -E2BIG;
+	v = realloc(nv->vols, (nv->n_vols + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	nv->vols = v;
+	v = &nv->vols[nv->n_vols];
+	v->host = strdup(host);
+	v->guest = strdup(guest);
+	v->read_only = !!read_only;
+	if (!v->host || !v->guest) {
+		free(v->host);
+		free(v->guest);
+		return -ENOMEM;
+	}
+	nv->n_vols++;
+	return 0;
+}
+
+void bx_netvol_free(struct bx_netvol *nv)
+{
+	for (size_t i = 0; i < nv->n_ports; i++)
+		free(nv->ports[i].host_ip);
+	free(nv->ports);
+	for (size_t i = 0; i < nv->n_vols; i++) {
+		free(nv->vols[i].host);
+		free(nv->vols[i].guest);
+	}
+	free(nv->vols);
+	memset(nv, 0, sizeof(*nv));
+}
+
+int bx_netvol_copy(struct bx_netvol *dst, const struct bx_netvol *src)
+{
+	int rc = 0;
+
+	memset(dst, 0, sizeof(*dst));
+	for (size_t i = 0; rc == 0 && i < src->n_ports; i++) {
+		const struct bx_vm_port *p = &src->ports[i];
+		rc = bx_netvol_add_port(dst, p->host_ip, p->host_port, p->guest_port, p->udp ? "udp" : "tcp");
+	}
+	for (size_t i = 0; rc == 0 && i < src->n_vols; i++)
+		rc = bx_netvol_add_volume(dst, src->vols[i].host, src->vols[i].guest, src->vols[i].read_only);
+	if (rc < 0)
+		bx_netvol_free(dst);
+	return rc;
+}
+
+/* Binds host_ip:port (port 0: any) for proto; returns the bound port or -errno. */
+static int try_bind(const struct bx_vm_port *p, unsigned port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	socklen_t len = sizeof(sin);
+	int fd, rc, one = 1;
+
+	if (inet_pton(AF_INET, p->host_ip, &sin.sin_addr) != 1)
+		return -EINVAL;
+	fd = socket(AF_INET, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* QEMU's slirp sets SO_REUSEADDR too: TIME_WAIT leftovers do not count. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
+		rc = -errno;
+	else
+		rc = ntohs(sin.sin_port);
+	close(fd);
+	return rc;
+}
+
+static int port_error(const struct bx_vm_port *p, unsigned port, int rc, struct bx_error *err)
+{
+	if (rc == -EADDRINUSE)
+		return bx_err(err, rc, "port %s:%u/%s is already in use on the host", p->host_ip, port,
+			      p->udp ? "udp" : "tcp");
+	if (rc == -EADDRNOTAVAIL)
+		return bx_err(err, rc, "cannot publish on %s: not an address of this host", p->host_ip);
+	if (rc == -EACCES)
+		return bx_err(err, rc, "port %s:%u/%s: permission denied (ports below 1024 need privileges)",
+			      p->host_ip, port, p->udp ? "udp" : "tcp");
+	return bx_err_sys(err, rc, "publishing %s:%u/%s", p->host_ip, port, p->udp ? "udp" : "tcp");
+}
+
+int bx_netvol_prepare(struct bx_netvol *nv, struct bx_error *err)
+{
+	for (size_t i = 0; i < nv->n_vols; i++) {
+		char real[PATH_MAX], *dup;
+
+		if (!realpath(nv->vols[i].host, real)) {
+			if (errno == ENOENT)
+				return bx_err(err, -ENOENT, "volume %s: host path does not exist (create it first)",
+					      nv->vols[i].host);
+			return bx_err_sys(err, -errno, "volume %s", nv->vols[i].host);
+		}
+		if (!(dup = strdup(real)))
+			return bx_err(err, -ENOMEM, "out of memory");
+		free(nv->vols[i].host);
+		nv->vols[i].host = dup;
+	}
+	for (size_t i = 0; i < nv->n_ports; i++) {
+		struct bx_vm_port *p = &nv->ports[i];
+		int rc;
+
+		if (p->host_port)
+			continue;
+		rc = try_bind(p, 0);
+		if (rc < 0)
+			return port_error(p, 0, rc, err);
+		p->host_port = (unsigned)rc;
+	}
+	return 0;
+}
+
+int bx_netvol_check(const struct bx_netvol *nv, struct bx_error *err)
+{
+	for (size_t i = 0; i < nv->n_vols; i++) {
+		struct stat st;
+		if (stat(nv->vols[i].host, &st) < 0)
+			return bx_err_sys(err, -errno, "volume %s", nv->vols[i].host);
+	}
+	for (size_t i = 0; i < nv->n_ports; i++) {
+		const struct bx_vm_port *p = &nv->ports[i];
+		int rc = try_bind(p, p->host_port);
+
+		if (rc < 0)
+			return port_error(p, p->host_port, rc, err);
+		for (size_t j = 0; j < i; j++)
+			if (nv->ports[j].host_port == p->host_port && nv->ports[j].udp == p->udp &&
+			    !strcmp(nv->ports[j].host_ip, p->host_ip))
+				return bx_err(err, -EADDRINUSE, "port %s:%u/%s is published twice", p->host_ip,
+					      p->host_port, p->udp ? "udp" : "tcp");
+	}
+	return 0;
+}
+
+int bx_netvol_to_json(const struct bx_netvol *nv, json_t *o)
+{
+	json_t *ports = json_array(), *vols = json_array();
+	int bad = !ports || !vols;
+
+	for (size_t i = 0; !bad && i < nv->n_ports; i++) {
+		const struct bx_vm_port *p = &nv->ports[i];
+		bad |= json_array_append_new(ports, json_pack("{s:s, s:i, s:i, s:s}", "host_ip", p->host_ip,
+							      "host_port", (int)p->host_port, "guest_port",
+							      (int)p->guest_port, "proto",
+							      p->udp ? "udp" : "tcp"));
+	}
+	for (size_t i = 0; !bad && i < nv->n_vols; i++)
+		bad |= json_array_append_new(vols, json_pack("{s:s, s:s, s:b}", "host", nv->vols[i].host,
+							     "guest", nv->vols[i].guest, "read_only",
+							     nv->vols[i].read_only));
+	if (bad) {
+		json_decref(ports);
+		json_decref(vols);
+		return -ENOMEM;
+	}
+	if (json_object_set_new(o, "ports", ports) < 0 || json_object_set_new(o, "volumes", vols) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int bx_netvol_from_json(struct bx_netvol *nv, json_t *o)
+{
+	json_t *ports = json_object_get(o, "ports"), *vols = json_object_get(o, "volumes"), *it;
+	size_t i;
+	int rc;
+
+	memset(nv, 0, sizeof(*nv));
+	json_array_foreach(ports, i, it) {
+		const char *ip = NULL, *proto = NULL;
+		int hp = 0, gp = 0;
+
+		if (json_unpack(it, "{s:s, s:i, s:i, s:s}", "host_ip", &ip, "host_port", &hp, "guest_port",
+				&gp, "proto", &proto) < 0 || hp < 1)
+			goto bad;
+		if ((rc = bx_netvol_add_port(nv, ip, (unsigned)hp, (unsigned)gp, proto)) < 0)
+			goto fail;
+	}
+	json_array_foreach(vols, i, it) {
+		const char *h = NULL, *g = NULL;
+		int ro = 0;
+
+		if (json_unpack(it, "{s:s, s:s, s:b}", "host", &h, "guest", &g, "read_only", &ro) < 0)
+			goto bad;
+		if ((rc = bx_netvol_add_volume(nv, h, g, ro)) < 0)
+			goto fail;
+	}
+	return 0;
+bad:
+	rc = -EIO;
+fail:
+	bx_netvol_free(nv);
+	return rc == -ENOMEM ? rc : -EIO;
+}
+
+char *bx_netvol_ports_text(const struct bx_netvol *nv)
+{
+	char *s = strdup("");
+
+	for (size_t i = 0; s && i < nv->n_ports; i++) {
+		const struct bx_vm_port *p = &nv->ports[i];
+		char *n = NULL;
+
+		if (asprintf(&n, "%s%u/%s -> %s:%u\n", s, p->guest_port, p->udp ? "udp" : "tcp", p->host_ip,
+			     p->host_port) < 0)
+			n = NULL;
+		free(s);
+		s = n;
+	}
+	return s;
+}
