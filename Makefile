@@ -8,7 +8,7 @@ BUILD ?= build
 SHARE := $(BUILD)/share/boxlite
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test fuzz bench clean
+.PHONY: all deps configure build run test test-sanitize fuzz bench clean
 
 all: build
 
@@ -30,6 +30,13 @@ run: build
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j2
 
+# The suite again with AddressSanitizer + UBSan in build-asan/ (kernel and
+# images come from the same cache). CTEST_ARGS narrows it, e.g. -L unit.
+CTEST_ARGS ?=
+test-sanitize:
+	@$(MAKE) --no-print-directory build BUILD=build-asan CMAKE_FLAGS=-DBOXLITE_SANITIZE=ON
+	@cd build-asan && ctest --output-on-failure -j2 $(CTEST_ARGS)
+
 # Each fuzz target for 60 s (ctest runs them only briefly).
 fuzz: build
 	@for f in $(BUILD)/fuzz/fuzz_*; do [ -x "$$f" ] || continue; \
@@ -39,4 +46,4 @@ bench: build
 	@bash bench/boot.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan

@@ -12,8 +12,10 @@
 #include <sys/types.h>
 
 #define MAX_SESSIONS 256
-/* Stdin credit the agent grants per session (its stdin buffer size). */
-#define STDIN_WINDOW (128u * 1024u)
+/* Stdin credit the agent grants per session (its stdin buffer size, malloc'd
+ * on a session's first stdin DATA). 1 MiB: against 128 KiB, exec -i under
+ * TCG went from ~75 to ~90 MiB/s (bench: issue 3 notes). */
+#define STDIN_WINDOW (1024u * 1024u)
 /* Largest DATA payload the agent sends. */
 #define OUT_CHUNK (64u * 1024u)
 

@@ -13,25 +13,6 @@
 
 #define ATTACH_CHAN 1
 
-static void parse_exit(const uint8_t *p, size_t len, boxlite_exit_status *st)
-{
-	struct bxp_reader r;
-	struct bxp_field f;
-	uint32_t v;
-
-	st->exit_code = -1;
-	st->signal = 0;
-	bxp_reader_init(&r, p, len);
-	while (bxp_next(&r, &f) == 1) {
-		if (bxp_field_u32(&f, &v) < 0)
-			continue;
-		if (f.tag == BXT_EXIT_CODE)
-			st->exit_code = (int32_t)v;
-		else if (f.tag == BXT_SIGNAL)
-			st->signal = (int32_t)v;
-	}
-}
-
 /* Starts the box (holding the main command for us) unless it runs. */
 static int ensure_running(boxlite_box *box, struct bx_error *err)
 {
@@ -78,7 +59,7 @@ static int attach_run(boxlite_box *box, boxlite_output_fn output, void *ud, boxl
 			box->timings.exec_started = bx_now_ns();
 		else if (h.type == BXP_EXIT) {
 			box->timings.exec_exit = bx_now_ns();
-			parse_exit(p, h.len, st);
+			bx_exec_parse_exit(p, h.len, st);
 			rc = 0;
 			goto out;
 		} else if (h.type == BXP_ERROR) {

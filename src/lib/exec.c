@@ -122,7 +122,7 @@ static int send_attach(struct bx_conn *c, int want_stdin, struct bx_error *err)
 	return bx_conn_send(c, EXEC_CHAN, BXP_ATTACH, 0, buf, w.len, err);
 }
 
-static void parse_exit(const uint8_t *p, size_t len, boxlite_exit_status *st)
+void bx_exec_parse_exit(const uint8_t *p, size_t len, boxlite_exit_status *st)
 {
 	struct bxp_reader r;
 	struct bxp_field f;
@@ -285,7 +285,7 @@ static int on_frame(boxlite_exec *x, const struct bxp_header *h, const uint8_t *
 		return 0;
 	case BXP_EXIT: {
 		boxlite_exit_status st;
-		parse_exit(p, h->len, &st);
+		bx_exec_parse_exit(p, h->len, &st);
 		x->box->timings.exec_exit = bx_now_ns();
 		end_with(x, 0, &st, NULL);
 		return 1;
@@ -562,7 +562,7 @@ int bx_exec_start(boxlite_box *box, const boxlite_exec_options *opts, const stru
 		if (h.type == BXP_EXIT && x->attach) {
 			/* The main command had already ended: a finished handle. */
 			boxlite_exit_status st;
-			parse_exit(p, h.len, &st);
+			bx_exec_parse_exit(p, h.len, &st);
 			end_with(x, 0, &st, NULL);
 			for (int s = 0; s < 3; s++)
 				close_pump(x, s);

@@ -19,4 +19,7 @@ int bx_exec_start(boxlite_box *box, const boxlite_exec_options *opts, const stru
 /* Writes all of buf to a socket without SIGPIPE; -EPIPE when the peer is gone. */
 int bx_exec_write_all(int fd, const void *buf, size_t len);
 
+/* Reads an EXIT payload (exit code or signal) into *st. */
+void bx_exec_parse_exit(const uint8_t *p, size_t len, boxlite_exit_status *st);
+
 #endif

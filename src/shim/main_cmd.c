@@ -1,7 +1,9 @@
 /* The box's main command (docker semantics): once the box is ready the shim
  * itself starts it on a reserved agent channel, appends its output to
  * main.log (rotated to main.log.1 past MAIN_LOG_MAX), copies it to attached
- * clients, and when it ends writes the exit file and stops the box.
+ * clients, and when it ends writes the exit file and stops the box. One
+ * attached client may hold its stdin (run -i): the shim keeps the agent's
+ * stdin credit and passes it on to that client (docs/protocol.md).
  *
  * Exit file (<box>/exit, written atomically): one line
  *   "<stopped|failed> <code> <reason>"

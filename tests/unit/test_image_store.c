@@ -527,6 +527,7 @@ static void test_shared_base(void)
 	import_ok(home, layout, "a", "shared:a", &a, &st);
 	PATHF(p, "%s/images/bases/%s.ext4", home, li.manifest + 7);
 	REQUIRE(rename(base, p) == 0);
+	bx_image_free(&b);
 	REQUIRE(bx_image_lookup(home, "shared:a", &b, &err) == 0 && !strcmp(b.base_path, base));
 	REQUIRE(stat(base, &st2) == 0 && stat(p, &st1) == 0 && st1.st_ino == st2.st_ino);
 	bx_image_free(&b);
