@@ -189,6 +189,30 @@ typedef struct boxlite_timings {
 /* Copies the box's timings into *out (set out->struct_size first). */
 void boxlite_box_timings(const boxlite_box *box, boxlite_timings *out);
 
+/* Resource use of a running box, as `boxlite stats` shows it. host_* are
+ * measured on the host (/proc of the box's shim and its children: QEMU and
+ * helpers); guest_* come from the guest agent's /proc/meminfo and clock, 0
+ * when unknown (a paused box, an agent that did not answer within 2 s).
+ * CPU % is the growth of host_cpu_ns between two calls over the wall time
+ * between them. */
+typedef struct boxlite_box_stats {
+	uint32_t struct_size;             /* sizeof(boxlite_box_stats) */
+	uint64_t host_rss_bytes;          /* resident memory of shim + QEMU */
+	uint64_t host_cpu_ns;             /* user + system time of shim + QEMU so far */
+	uint64_t guest_mem_total_bytes;   /* guest MemTotal */
+	uint64_t guest_mem_available_bytes; /* guest MemAvailable */
+	uint64_t guest_uptime_ns;         /* guest CLOCK_BOOTTIME */
+	boxlite_timings timings;          /* boot stages, as boxlite_box_timings
+					     (spawn is 0 unless this process started the box) */
+} boxlite_box_stats;
+
+/* Fills *out (set out->struct_size first) for a running or paused box; it
+ * may be a handle from boxlite_box_get in another process. Takes up to ~2 s
+ * when the guest is slow to answer.
+ * Returns: 0; -ENOTCONN when the box is not running; -ENOENT when it was
+ *   removed; -EINVAL on bad arguments. */
+int boxlite_box_stats_get(boxlite_box *box, boxlite_box_stats *out, boxlite_error **err);
+
 /* --------------------------------------------------------------------- exec */
 
 typedef struct boxlite_exec_options {

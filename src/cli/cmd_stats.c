@@ -1,9 +1,12 @@
-/* boxlite stats [--no-stream] [BOX...]: host-side CPU % and memory (RSS) of
- * each box's shim and QEMU, from /proc, sampled over one second. */
+/* boxlite stats [--no-stream] [BOX...]: per running box, host CPU % and
+ * memory of its shim + QEMU, guest memory used/total and the boot time,
+ * from boxlite_box_stats_get. CPU % is the growth of host CPU time between
+ * two samples over the wall time between them. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -11,63 +14,106 @@
 struct sample {
 	char id[13];
 	char name[65];
-	int shim, qemu;
-	unsigned long long ticks; /* utime + stime of both */
-	unsigned long long rss;   /* bytes */
+	int ok;          /* stats read */
+	uint64_t at;     /* CLOCK_MONOTONIC ns of the reading */
+	boxlite_box_stats st;
 };
 
-static void proc_usage(int pid, unsigned long long *ticks, unsigned long long *rss)
+static uint64_t mono_ns(void)
 {
-	char path[64], buf[1024];
-	unsigned long long ut, st, pages;
-	const char *p;
-	FILE *f;
-
-	if (pid <= 0)
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if ((f = fopen(path, "re"))) {
-		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
-			/* Fields after comm start at 3 (state); utime is 14, stime 15. */
-			for (int field = 2; p && field < 14; field++)
-				p = strchr(p + 1, ' ');
-			if (p && sscanf(p + 1, "%llu %llu", &ut, &st) == 2)
-				*ticks += ut + st;
-		}
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-	if ((f = fopen(path, "re"))) {
-		if (fscanf(f, "%*u %llu", &pages) == 1)
-			*rss += pages * (unsigned long long)sysconf(_SC_PAGESIZE);
-		fclose(f);
-	}
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Running boxes among names (all running boxes when none given). */
-static size_t collect(boxlite_runtime *rt, int n_names, char **names, struct sample *out, size_t cap)
+static int wanted(const boxlite_box_info *b, int n_names, char **names)
+{
+	if (b->state != BOXLITE_BOX_RUNNING && b->state != BOXLITE_BOX_PAUSED)
+		return 0;
+	if (n_names == 0)
+		return 1;
+	for (int k = 0; k < n_names; k++)
+		if (!strcmp(names[k], b->id) || !strcmp(names[k], b->name) ||
+		    !strncmp(names[k], b->id, strlen(names[k])))
+			return 1;
+	return 0;
+}
+
+/* Reads the running boxes among names (all when none given) into a
+ * malloc'd array; *n is its length. NULL on failure (reported). */
+static struct sample *collect(boxlite_runtime *rt, int n_names, char **names, size_t *n)
 {
 	boxlite_box_info *v = NULL;
-	size_t n = 0, len = 0;
+	boxlite_error *err = NULL;
+	struct sample *out;
+	size_t count = 0;
 
-	if (boxlite_runtime_list_boxes(rt, &v, &n, NULL) < 0)
-		return 0;
-	for (size_t i = 0; i < n && len < cap; i++) {
-		int want = n_names == 0;
-		for (int k = 0; k < n_names && !want; k++)
-			want = !strcmp(names[k], v[i].id) || !strcmp(names[k], v[i].name) ||
-			       !strncmp(names[k], v[i].id, strlen(names[k]));
-		if (!want || v[i].shim_pid <= 0)
+	*n = 0;
+	if (boxlite_runtime_list_boxes(rt, &v, &count, &err) < 0) {
+		cli_report(err);
+		return NULL;
+	}
+	if (!(out = calloc(count ? count : 1, sizeof(*out)))) {
+		boxlite_box_info_list_free(v, count);
+		fprintf(stderr, "boxlite: out of memory\n");
+		return NULL;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct sample *s = &out[*n];
+		boxlite_box *box = NULL;
+
+		if (!wanted(&v[i], n_names, names))
 			continue;
-		struct sample *s = &out[len++];
-		memset(s, 0, sizeof(*s));
 		snprintf(s->id, sizeof(s->id), "%s", v[i].id);
 		snprintf(s->name, sizeof(s->name), "%s", v[i].name[0] ? v[i].name : "-");
-		s->shim = v[i].shim_pid;
-		s->qemu = v[i].qemu_pid;
+		s->st.struct_size = sizeof(s->st);
+		if (boxlite_box_get(rt, v[i].id, &box, NULL) == 0 &&
+		    boxlite_box_stats_get(box, &s->st, NULL) == 0) {
+			s->ok = 1;
+			s->at = mono_ns();
+		}
+		boxlite_box_free(box);
+		if (s->ok) /* a box that stopped meanwhile is left out */
+			(*n)++;
 	}
-	boxlite_box_info_list_free(v, n);
-	return len;
+	boxlite_box_info_list_free(v, count);
+	return out;
+}
+
+static const struct sample *find(const struct sample *v, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].id, id))
+			return &v[i];
+	return NULL;
+}
+
+static void print(const struct sample *prev, size_t n_prev, const struct sample *cur, size_t n)
+{
+	printf("%-12s  %-16s  %7s  %15s  %16s  %9s\n", "BOX ID", "NAME", "CPU %", "HOST MEM (MiB)",
+	       "GUEST MEM (MiB)", "BOOT (ms)");
+	for (size_t i = 0; i < n; i++) {
+		const struct sample *c = &cur[i], *p = find(prev, n_prev, c->id);
+		const boxlite_box_stats *st = &c->st;
+		const boxlite_timings *t = &st->timings;
+		uint64_t start = t->spawn ? t->spawn : t->shim_start;
+		char cpu[16] = "-", guest[32] = "-", boot[24] = "-";
+
+		if (p && c->at > p->at && st->host_cpu_ns >= p->st.host_cpu_ns)
+			snprintf(cpu, sizeof(cpu), "%.1f",
+				 (double)(st->host_cpu_ns - p->st.host_cpu_ns) * 100.0 / (double)(c->at - p->at));
+		if (st->guest_mem_total_bytes) {
+			uint64_t used = st->guest_mem_total_bytes > st->guest_mem_available_bytes
+						? st->guest_mem_total_bytes - st->guest_mem_available_bytes : 0;
+			snprintf(guest, sizeof(guest), "%.1f/%.1f", (double)used / 1048576.0,
+				 (double)st->guest_mem_total_bytes / 1048576.0);
+		}
+		if (start && t->ready >= start)
+			snprintf(boot, sizeof(boot), "%llu", (unsigned long long)((t->ready - start) / 1000000));
+		printf("%-12s  %-16s  %7s  %15.1f  %16s  %9s\n", c->id, c->name, cpu,
+		       (double)st->host_rss_bytes / 1048576.0, guest, boot);
+	}
+	fflush(stdout);
 }
 
 int cmd_stats(const struct cli_globals *g, int argc, char **argv)
@@ -75,9 +121,9 @@ int cmd_stats(const struct cli_globals *g, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "no-stream", no_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' }, { 0 } };
 	boxlite_runtime *rt = NULL;
-	struct sample *a, *b;
-	int c, no_stream = 0;
-	long hz = sysconf(_SC_CLK_TCK);
+	struct sample *prev = NULL, *cur;
+	size_t n_prev = 0, n;
+	int c, no_stream = 0, rc = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -85,43 +131,34 @@ int cmd_stats(const struct cli_globals *g, int argc, char **argv)
 			no_stream = 1;
 		else if (c == 'h') {
 			printf("Usage: boxlite stats [--no-stream] [BOX...]\n\n"
-			       "Host-side CPU %% and memory (RSS) of each running box's shim + QEMU,\n"
-			       "every second (--no-stream: once).\n");
+			       "Per running box: CPU %% and memory (RSS) of its shim + QEMU on the host,\n"
+			       "guest memory used/total (MemTotal - MemAvailable, MemTotal), and the boot\n"
+			       "time (spawn, or shim start, to ready). Every second; --no-stream: once,\n"
+			       "CPU %% sampled over half a second.\n");
 			return 0;
 		} else
 			return CLI_EXIT_RUNTIME;
 	}
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
-	a = calloc(1024, sizeof(*a));
-	b = calloc(1024, sizeof(*b));
-	if (!a || !b) {
-		free(a);
-		free(b);
+	if (!(prev = collect(rt, argc - optind, argv + optind, &n_prev))) {
 		boxlite_runtime_close(rt);
 		return CLI_EXIT_RUNTIME;
 	}
-	do {
-		size_t n = collect(rt, argc - optind, argv + optind, a, 1024);
-		for (size_t i = 0; i < n; i++) {
-			proc_usage(a[i].shim, &a[i].ticks, &a[i].rss);
-			proc_usage(a[i].qemu, &a[i].ticks, &a[i].rss);
+	for (;;) {
+		usleep(no_stream ? 500000 : 1000000);
+		if (!(cur = collect(rt, argc - optind, argv + optind, &n))) {
+			rc = CLI_EXIT_RUNTIME;
+			break;
 		}
-		sleep(1);
-		memcpy(b, a, n * sizeof(*a));
-		printf("%-12s  %-16s  %7s  %10s  %8s  %8s\n", "BOX ID", "NAME", "CPU %", "MEM (MiB)", "SHIM", "QEMU");
-		for (size_t i = 0; i < n; i++) {
-			b[i].ticks = b[i].rss = 0;
-			proc_usage(b[i].shim, &b[i].ticks, &b[i].rss);
-			proc_usage(b[i].qemu, &b[i].ticks, &b[i].rss);
-			printf("%-12s  %-16s  %7.1f  %10.1f  %8d  %8d\n", b[i].id, b[i].name,
-			       b[i].ticks >= a[i].ticks ? (double)(b[i].ticks - a[i].ticks) * 100.0 / (double)hz : 0.0,
-			       (double)b[i].rss / (1024.0 * 1024.0), b[i].shim, b[i].qemu);
-		}
-		fflush(stdout);
-	} while (!no_stream);
-	free(a);
-	free(b);
+		print(prev, n_prev, cur, n);
+		free(prev);
+		prev = cur;
+		n_prev = n;
+		if (no_stream)
+			break;
+	}
+	free(prev);
 	boxlite_runtime_close(rt);
-	return 0;
+	return rc;
 }

@@ -15,6 +15,7 @@
  * is answered with ERROR EPROTO on channel 0 and input is discarded until a
  * host HELLO shows up (docs/protocol.md, "Connection lifecycle"). */
 #include "guest.h"
+#include "meminfo.h"
 #include "mount.h"
 #include "port.h"
 #include "protocol.h"
@@ -22,6 +23,7 @@
 #include "setup.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -200,13 +202,34 @@ static void host_hello(const uint8_t *payload, size_t len)
 	g_host_hello = true;
 }
 
+/* MemTotal and MemAvailable from /proc/meminfo (both lead the file). */
+static int read_meminfo(struct meminfo *mi)
+{
+	char text[4096];
+	ssize_t n, len = 0;
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while ((size_t)len < sizeof(text) && (n = read(fd, text + len, sizeof(text) - (size_t)len)) > 0)
+		len += n;
+	close(fd);
+	return meminfo_parse(text, (size_t)len, mi);
+}
+
 static void send_pong(void)
 {
-	uint8_t buf[32];
+	uint8_t buf[64];
 	struct bxp_writer w;
+	struct meminfo mi;
 
 	bxp_writer_init(&w, buf, sizeof(buf));
 	bxp_put_u64(&w, BXT_T_EVENT, boot_ns());
+	if (read_meminfo(&mi) == 0) {
+		bxp_put_u64(&w, BXT_GUEST_MEM_TOTAL, mi.total);
+		if (mi.available)
+			bxp_put_u64(&w, BXT_GUEST_MEM_AVAILABLE, mi.available);
+	}
 	outq_frame(0, BXP_PONG, 0, buf, w.len);
 }
 

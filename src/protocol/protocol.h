@@ -101,6 +101,9 @@ enum bxp_tag {
 	BXT_NET_DNS = 42,       /* str "A.B.C.D", repeated: /etc/resolv.conf nameservers */
 	BXT_NET_HOST_ALIAS = 43,/* str "A.B.C.D": host.boxlite.internal in /etc/hosts */
 	BXT_VOLUME = 44,        /* str "TAG:RO:GUEST_PATH", repeated: 9p mount after the root */
+	/* Guest memory (PONG; see docs/protocol.md). */
+	BXT_GUEST_MEM_TOTAL = 50,     /* u64 bytes: /proc/meminfo MemTotal */
+	BXT_GUEST_MEM_AVAILABLE = 51, /* u64 bytes: /proc/meminfo MemAvailable */
 	BXT_TAG_MAX
 };
 

@@ -33,7 +33,7 @@ int bx_jail_bind_idmapped(const char *src, const char *tgt, int userns, struct b
 /* jail_seccomp.c: the deny-list filter (kills on dangerous syscalls). */
 int bx_jail_seccomp(struct bx_error *err);
 
-/* jail_cgroup.c: creates boxlite/<id> (v2 if delegated, else v1 memory, cpu,
+/* jail_cgroup.c: creates boxlite/<id>.<shim pid> (v2 if delegated, else v1 memory, cpu,
  * pids), sets the limits, moves the calling process in, and forks a tiny
  * cleaner (outside the cgroup) that kills what is left and removes the
  * groups when the shim exits. As non-root: logs a notice and returns 0. */

@@ -156,7 +156,7 @@ static int setup_v2(const struct bx_shim_config *cfg, struct cgroups *cg, unsign
 	if (write_str(base, "cgroup.subtree_control", "+memory +cpu +pids") < 0 || mkdir_ok(parent) < 0 ||
 	    write_str(parent, "cgroup.subtree_control", "+memory +cpu +pids") < 0)
 		return -EPERM;
-	snprintf(cg->dir[0], PATH_MAX, "%s/%s", parent, cfg->box_id);
+	snprintf(cg->dir[0], PATH_MAX, "%s/%s.%d", parent, cfg->box_id, (int)getpid());
 	if (mkdir_ok(cg->dir[0]) < 0)
 		return -errno;
 	cg->n = 1;
@@ -187,7 +187,7 @@ static int setup_v1(const struct bx_shim_config *cfg, struct cgroups *cg, unsign
 		snprintf(parent, sizeof(parent), CG_ROOT "/%s%s/boxlite", ctrls[i], strcmp(cur, "/") ? cur : "");
 		if ((rc = mkdir_ok(parent)) < 0)
 			return bx_err_sys(err, rc, "cgroup: mkdir %s", parent);
-		snprintf(cg->dir[i], PATH_MAX, "%s/%s", parent, cfg->box_id);
+		snprintf(cg->dir[i], PATH_MAX, "%s/%s.%d", parent, cfg->box_id, (int)getpid());
 		if ((rc = mkdir_ok(cg->dir[i])) < 0)
 			return bx_err_sys(err, rc, "cgroup: mkdir %s", cg->dir[i]);
 		cg->n = i + 1;

@@ -2,7 +2,8 @@
  * agent connection. Each client numbers its own channels; the shim maps
  * every (client, channel) to a unique agent channel and back, and otherwise
  * passes frames through unchanged. Channel 0 belongs to the shim: PING is
- * answered here, SHUTDOWN stops the box.
+ * passed to the agent once the box is ready (its PONG carries the guest's
+ * memory) and answered here before, SHUTDOWN stops the box.
  *
  * Memory is bounded: flow control is end to end (each receiver grants
  * credit per stream, protocol.h), so a client's output queue holds at most
@@ -327,6 +328,13 @@ static int control_frame(struct shim *s, struct client *c, const struct bxp_head
 		}
 		return 0;
 	case BXP_PING:
+		/* The agent answers with the guest's memory (docs/protocol.md);
+		 * before the box is ready, or with too many in flight, we do. */
+		if (s->boot == BOOT_READY && s->agent_fd >= 0 && s->stop == STOP_NONE && !s->done &&
+		    s->ping_count < PING_FIFO_SIZE && agent_send(s, 0, BXP_PING, 0, p, h->len) == 0) {
+			s->ping_fifo[(s->ping_head + s->ping_count++) % PING_FIFO_SIZE] = c->id;
+			return 0;
+		}
 		client_send(s, c, 0, BXP_PONG, 0, p, h->len);
 		return 0;
 	case BXP_SHUTDOWN:
@@ -626,6 +634,28 @@ void mux_box_stopped(struct shim *s)
 
 /* ---- frames from the agent, once the box is ready */
 
+/* The agent's PONG goes to the oldest client whose PING we forwarded, if
+ * it is still here. A PONG nobody asked for is dropped. */
+static int pong_from_agent(struct shim *s, const uint8_t *p, size_t len)
+{
+	unsigned id;
+
+	if (!s->ping_count) {
+		bx_debug("agent: unrequested PONG dropped");
+		return 0;
+	}
+	id = s->ping_fifo[s->ping_head];
+	s->ping_head = (s->ping_head + 1) % PING_FIFO_SIZE;
+	s->ping_count--;
+	for (struct client *c = s->clients; c; c = c->next)
+		if (c->id == id) {
+			if (!c->dead && !c->closing)
+				client_send(s, c, 0, BXP_PONG, 0, p, len);
+			break;
+		}
+	return 0;
+}
+
 int mux_from_agent(struct shim *s, const struct bxp_header *h, const uint8_t *p)
 {
 	struct chan *ch;
@@ -636,7 +666,7 @@ int mux_from_agent(struct shim *s, const struct bxp_header *h, const uint8_t *p)
 		return main_cmd_from_agent(s, h, p);
 	if (h->chan == 0) {
 		if (h->type == BXP_PONG)
-			return 0;
+			return pong_from_agent(s, p, h->len);
 		if (h->type == BXP_ERROR) {
 			char msg[512] = "";
 			struct bxp_reader r;

@@ -53,6 +53,7 @@ struct client;
 struct chan;
 
 #define CHAN_HASH_SIZE 256
+#define PING_FIFO_SIZE 32
 
 struct shim {
 	struct bx_shim_config cfg;
@@ -84,6 +85,10 @@ struct shim {
 	unsigned n_clients, next_client_id;
 	struct chan *chan_hash[CHAN_HASH_SIZE];
 	uint32_t next_agent_chan;
+	/* Clients whose PING went to the agent, oldest first: its PONGs come
+	 * back in order (a ring of client ids; 0 never names a client). */
+	unsigned ping_fifo[PING_FIFO_SIZE];
+	unsigned ping_head, ping_count;
 
 	/* Stopping (shutdown.c) */
 	enum stop_phase stop;

@@ -61,6 +61,11 @@ disk=$("$B" exec res sh -c "df -m / | awk 'NR==2 {print \$2}'")
 [ "$disk" -gt 3500 ] && [ "$disk" -le 4096 ] && pass "df: $disk MiB of 4 GiB" || fail "df says $disk MiB"
 stats=$("$B" stats --no-stream res)
 expect_contains "stats lists the box" "$stats" "res"
+# Columns: BOX ID, NAME, CPU %, HOST MEM, GUEST MEM used/total (MiB), BOOT (ms).
+read -r gtotal boot <<<"$(awk '$2 == "res" { split($5, m, "/"); print m[2], $6 }' <<<"$stats")"
+awk -v t="${gtotal:-0}" 'BEGIN { exit !(t >= 0.8 * 256 && t <= 256) }' &&
+	pass "stats: guest memory total $gtotal MiB of 256" || fail "stats: guest memory total '$gtotal' (of 256): $stats"
+[[ "$boot" =~ ^[0-9]+$ ]] && pass "stats: boot $boot ms" || fail "stats: boot time '$boot': $stats"
 
 # A shim killed with SIGKILL: the box is failed, and says so.
 shim=$("$B" inspect res | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['pids']['shim'])")

@@ -192,8 +192,13 @@ static void on_frame(const struct bxp_header *h, const uint8_t *p)
 	case BXP_CLOSE:
 		logev("close %u", h->chan);
 		break;
-	case BXP_PING:
-		send_frame(0, BXP_PONG, 0, p, h->len);
+	case BXP_PING: /* echo, plus guest memory as the real agent sends */
+		if (h->len + 16 > sizeof(buf))
+			break;
+		memcpy(buf, p, h->len);
+		bxp_writer_init(&w, buf + h->len, sizeof(buf) - h->len);
+		bxp_put_u64(&w, BXT_GUEST_MEM_TOTAL, 123456789);
+		send_frame(0, BXP_PONG, 0, buf, h->len + w.len);
 		break;
 	case BXP_SHUTDOWN:
 		logev("shutdown");

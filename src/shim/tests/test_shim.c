@@ -97,13 +97,15 @@ static void test_mux(void)
 	fprintf(stderr, "fake boot: shim start -> qemu %.2f ms -> agent hello %.2f ms -> ready %.2f ms\n",
 		(t1 - t0) / 1e6, (t2 - t0) / 1e6, (t3 - t0) / 1e6);
 
-	/* Shim answers PING itself, echoing the payload. */
+	/* Once ready, the shim passes PING to the agent and its PONG back
+	 * (the fake agent echoes the payload and adds guest memory). */
 	uint8_t ping[10];
 	struct bxp_writer w;
 	bxp_writer_init(&w, ping, sizeof(ping));
 	bxp_put_u32(&w, BXT_PID, 42);
 	CHECK(bxp_send(a, 0, BXP_PING, 0, ping, w.len) == 0);
-	CHECK(expect_frame(a, &f, 0, BXP_PONG) == 0 && field_u64(&f, BXT_PID) == 42);
+	CHECK(expect_frame(a, &f, 0, BXP_PONG) == 0 && field_u64(&f, BXT_PID) == 42 &&
+	      field_u64(&f, BXT_GUEST_MEM_TOTAL) == 123456789);
 
 	send_exec(a, 1, echo);
 	CHECK(expect_frame(a, &f, 1, BXP_EXEC_STARTED) == 0);
@@ -120,6 +122,24 @@ static void test_mux(void)
 	CHECK(expect_frame(a, &f, 1, BXP_EXEC_STARTED) == 0);
 	CHECK(bxp_send(bb, 1, BXP_DATA, BXP_STDIN, "via-b", 5) == 0);
 	CHECK(expect_frame(bb, &f, 1, BXP_DATA) == 0 && f.h.len == 5 && !memcmp(f.p, "via-b", 5));
+
+	/* Each agent PONG goes back to the client that pinged, in order; one
+	 * for a client gone meanwhile is dropped. */
+	c = client_connect(&b);
+	CHECK(recv_frame(c, &f, 5000) == 1 && f.h.type == BXP_HELLO);
+	bxp_writer_init(&w, ping, sizeof(ping));
+	bxp_put_u32(&w, BXT_PID, 7);
+	CHECK(bxp_send(c, 0, BXP_PING, 0, ping, w.len) == 0);
+	close(c);
+	bxp_writer_init(&w, ping, sizeof(ping));
+	bxp_put_u32(&w, BXT_PID, 8);
+	CHECK(bxp_send(bb, 0, BXP_PING, 0, ping, w.len) == 0);
+	bxp_writer_init(&w, ping, sizeof(ping));
+	bxp_put_u32(&w, BXT_PID, 9);
+	CHECK(bxp_send(a, 0, BXP_PING, 0, ping, w.len) == 0);
+	CHECK(expect_frame(bb, &f, 0, BXP_PONG) == 0 && field_u64(&f, BXT_PID) == 8);
+	CHECK(expect_frame(a, &f, 0, BXP_PONG) == 0 && field_u64(&f, BXT_PID) == 9 &&
+	      field_u64(&f, BXT_GUEST_MEM_TOTAL) == 123456789);
 
 	/* A client that breaks the protocol is dropped alone. */
 	c = client_connect(&b);
