@@ -13,22 +13,10 @@
 #include "box_impl.h"
 #include "cleanup.h"
 #include "conn.h"
+#include "proc.h"
 
 #define PONG_TIMEOUT_MS 2000
 #define MAX_CHILDREN 64
-
-static ssize_t read_text(const char *path, char *buf, size_t cap)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n, total = 0;
-
-	if (fd < 0)
-		return -errno;
-	while ((size_t)total < cap - 1 && (n = read(fd, buf + total, cap - 1 - (size_t)total)) > 0)
-		total += n;
-	buf[total] = '\0';
-	return total;
-}
 
 /* Fields 4 (ppid), 14 (utime) and 15 (stime) of /proc/PID/stat. */
 static int read_stat(pid_t pid, pid_t *ppid, uint64_t *ticks)
@@ -39,7 +27,7 @@ static int read_stat(pid_t pid, pid_t *ppid, uint64_t *ticks)
 	const char *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_text(path, buf, sizeof(buf)) <= 0)
+	if (bx_proc_read_text(path, buf, sizeof(buf)) <= 0)
 		return -ESRCH;
 	/* comm (field 2) may hold spaces and parentheses: count from the last ')'. */
 	if (!(p = strrchr(buf, ')')) ||
@@ -63,7 +51,7 @@ static void add_process(pid_t pid, boxlite_box_stats *out)
 	if (read_stat(pid, NULL, &ticks) == 0 && hz > 0)
 		out->host_cpu_ns += ticks * (1000000000ull / (uint64_t)hz);
 	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	if (read_text(path, buf, sizeof(buf)) > 0 && sscanf(buf, "%*u %llu", &pages) == 1 && page > 0)
+	if (bx_proc_read_text(path, buf, sizeof(buf)) > 0 && sscanf(buf, "%*u %llu", &pages) == 1 && page > 0)
 		out->host_rss_bytes += pages * (uint64_t)page;
 }
 
@@ -79,7 +67,7 @@ static size_t shim_children(pid_t shim, pid_t *out, size_t cap)
 	struct dirent *e;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)shim, (int)shim);
-	if (read_text(path, buf, sizeof(buf)) >= 0) {
+	if (bx_proc_read_text(path, buf, sizeof(buf)) >= 0) {
 		while (n < cap && sscanf(p, "%d%n", &child, &used) == 1) {
 			p += used;
 			out[n++] = child;

@@ -11,7 +11,7 @@
 
 #include "cleanup.h"
 
-static ssize_t read_small(const char *path, char *buf, size_t cap)
+ssize_t bx_proc_read_text(const char *path, char *buf, size_t cap)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n, total = 0;
@@ -31,7 +31,7 @@ int bx_proc_starttime(pid_t pid, uint64_t *out)
 	const char *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_small(path, stat, sizeof(stat)) <= 0)
+	if (bx_proc_read_text(path, stat, sizeof(stat)) <= 0)
 		return -ESRCH;
 	/* comm (field 2) may hold spaces: count from the last ')'. */
 	p = strrchr(stat, ')');
@@ -59,7 +59,7 @@ int bx_proc_is_shim(pid_t pid, uint64_t starttime, const char *box_id)
 	if (!env)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	n = read_small(path, env, 65536);
+	n = bx_proc_read_text(path, env, 65536);
 	if (n == -EACCES && starttime)
 		return 1; /* a jailed shim may hide its environment: pid + starttime decide */
 	if (n <= 0)
@@ -78,7 +78,7 @@ int bx_proc_read_pidfile(const char *box_dir, pid_t *pid, uint64_t *starttime)
 	int p;
 
 	snprintf(path, sizeof(path), "%s/shim.pid", box_dir);
-	if (read_small(path, buf, sizeof(buf)) <= 0)
+	if (bx_proc_read_text(path, buf, sizeof(buf)) <= 0)
 		return -ENOENT;
 	if (sscanf(buf, "%d %llu", &p, &st) != 2 || p <= 0)
 		return -EINVAL;
@@ -95,7 +95,7 @@ pid_t bx_proc_qemu_child(pid_t pid)
 	int child, used;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-	if (read_small(path, buf, sizeof(buf)) <= 0)
+	if (bx_proc_read_text(path, buf, sizeof(buf)) <= 0)
 		return 0;
 	/* The shim may have helpers besides QEMU: pick QEMU by its name. */
 	while (sscanf(p, "%d%n", &child, &used) == 1) {
@@ -103,7 +103,7 @@ pid_t bx_proc_qemu_child(pid_t pid)
 		if (!first)
 			first = child;
 		snprintf(path, sizeof(path), "/proc/%d/comm", child);
-		if (read_small(path, comm, sizeof(comm)) > 0 && !strncmp(comm, "qemu", 4))
+		if (bx_proc_read_text(path, comm, sizeof(comm)) > 0 && !strncmp(comm, "qemu", 4))
 			return child;
 	}
 	return first;

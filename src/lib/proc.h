@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Reads at most cap-1 bytes of a small file (a /proc entry) into buf,
+ * NUL-terminated. Returns the length or -errno. */
+ssize_t bx_proc_read_text(const char *path, char *buf, size_t cap);
 /* Field 22 of /proc/PID/stat (clock ticks after boot). -ESRCH if gone. */
 int bx_proc_starttime(pid_t pid, uint64_t *out);
 /* 1 when pid is alive, started at starttime (0: not checked) and carries
