@@ -6,15 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                  \
-		}                                                                    \
-	} while (0)
+#include "test.h"
 
 static int parse(const char *text, struct meminfo *mi)
 {
@@ -69,10 +61,5 @@ int main(void)
 	CHECK(meminfo_parse(buf, 15, &mi) == 0 && mi.total == 4096 && mi.available == 0);
 	CHECK(meminfo_parse(buf, 13, &mi) == -ENOENT); /* cut: "MemTotal: 4 k" is malformed */
 
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("meminfo parser: all checks passed\n");
-	return 0;
+	TEST_MAIN_END();
 }

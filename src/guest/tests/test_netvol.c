@@ -8,21 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "test.h"
+
 /* net.c logs through glog (util.c is not linked here). */
 void glog(const char *fmt, ...)
 {
 	(void)fmt;
 }
-
-static int failures;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                  \
-		}                                                                    \
-	} while (0)
 
 int main(void)
 {
@@ -52,10 +44,5 @@ int main(void)
 	CHECK(volume_parse("vol0", &v) == -EINVAL);
 	CHECK(volume_parse("averyveryverylongtag:rw:/d", &v) == -EINVAL);
 
-	if (failures) {
-		fprintf(stderr, "%d failure(s)\n", failures);
-		return 1;
-	}
-	printf("all checks passed\n");
-	return 0;
+	TEST_MAIN_END();
 }

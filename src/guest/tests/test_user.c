@@ -6,15 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                  \
-		}                                                                    \
-	} while (0)
+#include "test.h"
 
 static const char passwd[] =
 	"root:x:0:0:root:/root:/bin/sh\n"
@@ -132,10 +124,5 @@ int main(void)
 	test_passwd();
 	test_group();
 	test_resolve();
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("guest user parsing: all checks passed\n");
-	return 0;
+	TEST_MAIN_END();
 }

@@ -110,7 +110,7 @@ HELPER void box_done(struct box *b)
 	CHECK(!exists(b->dir, "box.sock") && !exists(b->dir, "shim.pid"));
 	if (b->wfd >= 0)
 		close(b->wfd);
-	if (check_failures)
+	if (test_failures)
 		fprintf(stderr, "--- %s/shim.stderr ---\n%s--- fake.log ---\n%s", b->dir, log,
 			slurp(b->dir, "fake.log"));
 	free(log);

@@ -169,7 +169,7 @@ static void run_case(int detach, int jail_tmp)
 	CHECK(system(path) == 0);
 }
 
-static void test_failures(void)
+static void test_spawn_failures(void)
 {
 	char box[] = "/tmp/bx-spawn-XXXXXX", path[600];
 	struct bx_error err = { 0 };
@@ -213,6 +213,6 @@ int main(int argc, char **argv)
 	run_case(0, 1);
 	run_case(1, 1);
 	run_case(0, 0);
-	test_failures();
+	test_spawn_failures();
 	return check_summary("test_spawn");
 }
