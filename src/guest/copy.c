@@ -9,34 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int fd_write(void *ctx, const void *buf, size_t n)
-{
-	int fd = *(int *)ctx;
-	const char *b = buf;
-
-	while (n) {
-		ssize_t k = write(fd, b, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		b += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-static ssize_t fd_read(void *ctx, void *buf, size_t n)
-{
-	int fd = *(int *)ctx;
-	ssize_t k;
-
-	do
-		k = read(fd, buf, n);
-	while (k < 0 && errno == EINTR);
-	return k < 0 ? -errno : k;
-}
-
 int copy_child(enum copy_mode mode, const char *path, int single)
 {
 	struct bxtar_err e = { 0 };
@@ -49,11 +21,11 @@ int copy_child(enum copy_mode mode, const char *path, int single)
 		return EIO;
 	}
 	if (mode == COPY_OUT) {
-		rc = bxtar_create(root, 1, path, fd_write, &out, &e);
+		rc = bxtar_create(root, 1, path, bxtar_fd_write, &out, &e);
 	} else {
 		rc = bxtar_target(root, 1, path, single, &dirfd, rename, &e);
 		if (rc == 0)
-			rc = bxtar_extract(dirfd, rename, fd_read, &in, BXTAR_CHOWN, &e);
+			rc = bxtar_extract(dirfd, rename, bxtar_fd_read, &in, BXTAR_CHOWN, &e);
 		if (dirfd >= 0)
 			close(dirfd);
 	}

@@ -16,40 +16,9 @@
 #include "exec_internal.h"
 #include "protocol.h"
 
-struct copy_io {
-	int fd;
-};
-
 static int sock_write(void *ctx, const void *buf, size_t n)
 {
-	return bx_exec_write_all(((struct copy_io *)ctx)->fd, buf, n);
-}
-
-static ssize_t fd_read(void *ctx, void *buf, size_t n)
-{
-	ssize_t k;
-
-	do
-		k = read(((struct copy_io *)ctx)->fd, buf, n);
-	while (k < 0 && errno == EINTR);
-	return k < 0 ? -errno : k;
-}
-
-static int fd_write(void *ctx, const void *buf, size_t n)
-{
-	const char *b = buf;
-	int fd = ((struct copy_io *)ctx)->fd;
-
-	while (n) {
-		ssize_t k = write(fd, b, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		b += k;
-		n -= (size_t)k;
-	}
-	return 0;
+	return bx_exec_write_all(*(int *)ctx, buf, n);
 }
 
 /* Reads the session's stderr (the guest's error message) and its status. */
@@ -114,7 +83,7 @@ static int copy_in(boxlite_box *box, const char *host_path, int tar_fd, const ch
 {
 	struct bxtar_err le = { 0 };
 	boxlite_exec *x;
-	struct copy_io io;
+	int io_fd;
 	char what[64];
 	int rc, lrc = 0;
 
@@ -123,9 +92,9 @@ static int copy_in(boxlite_box *box, const char *host_path, int tar_fd, const ch
 	rc = start_copy(box, BXT_COPY_IN, guest_path, host_path != NULL, &x, err);
 	if (rc < 0)
 		return rc;
-	io.fd = boxlite_exec_stdin_fd(x);
+	io_fd = boxlite_exec_stdin_fd(x);
 	if (host_path) {
-		lrc = bxtar_create(AT_FDCWD, 0, host_path, sock_write, &io, &le);
+		lrc = bxtar_create(AT_FDCWD, 0, host_path, sock_write, &io_fd, &le);
 	} else {
 		static __thread char buf[65536];
 		for (;;) {
@@ -137,7 +106,7 @@ static int copy_in(boxlite_box *box, const char *host_path, int tar_fd, const ch
 				snprintf(le.msg, sizeof(le.msg), "reading the tar stream: %s", strerror(errno));
 				break;
 			}
-			if (n == 0 || (lrc = bx_exec_write_all(io.fd, buf, (size_t)n)) < 0)
+			if (n == 0 || (lrc = bx_exec_write_all(io_fd, buf, (size_t)n)) < 0)
 				break;
 		}
 	}
@@ -156,7 +125,7 @@ static int copy_out(boxlite_box *box, const char *guest_path, const char *host_p
 {
 	struct bxtar_err le = { 0 };
 	boxlite_exec *x;
-	struct copy_io io;
+	int io_fd;
 	char rename[256], what[64];
 	int rc, lrc, dirfd = -1;
 
@@ -169,20 +138,19 @@ static int copy_out(boxlite_box *box, const char *guest_path, const char *host_p
 		return rc;
 	}
 	boxlite_exec_close_stdin(x);
-	io.fd = boxlite_exec_stdout_fd(x);
+	io_fd = boxlite_exec_stdout_fd(x);
 	if (host_path) {
-		lrc = bxtar_extract(dirfd, rename, fd_read, &io, geteuid() == 0 ? BXTAR_CHOWN : 0, &le);
+		lrc = bxtar_extract(dirfd, rename, bxtar_fd_read, &io_fd, geteuid() == 0 ? BXTAR_CHOWN : 0, &le);
 		close(dirfd);
 	} else {
 		static __thread char buf[65536];
-		struct copy_io out = { tar_fd };
 		for (lrc = 0;;) {
-			ssize_t n = fd_read(&io, buf, sizeof(buf));
+			ssize_t n = bxtar_fd_read(&io_fd, buf, sizeof(buf));
 			if (n <= 0) {
 				lrc = (int)n;
 				break;
 			}
-			if ((lrc = fd_write(&out, buf, (size_t)n)) < 0) {
+			if ((lrc = bxtar_fd_write(&tar_fd, buf, (size_t)n)) < 0) {
 				snprintf(le.msg, sizeof(le.msg), "writing the tar stream: %s", strerror(-lrc));
 				break;
 			}
@@ -191,10 +159,10 @@ static int copy_out(boxlite_box *box, const char *guest_path, const char *host_p
 	if (lrc < 0) {
 		/* Drain nothing more: end the guest side. */
 		boxlite_exec_signal(x, 9);
-		shutdown(io.fd, SHUT_RD);
+		shutdown(io_fd, SHUT_RD);
 	} else {
 		char sink[4096];
-		while (fd_read(&io, sink, sizeof(sink)) > 0)
+		while (bxtar_fd_read(&io_fd, sink, sizeof(sink)) > 0)
 			;
 	}
 	snprintf(what, sizeof(what), "copying out of box %s", box->id);

@@ -306,6 +306,34 @@ static int emit(struct wctx *w, int dirfd, const char *name, const char *tarname
 	return rc;
 }
 
+int bxtar_fd_write(void *ctx, const void *buf, size_t n)
+{
+	int fd = *(int *)ctx;
+	const char *b = buf;
+
+	while (n) {
+		ssize_t k = write(fd, b, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+ssize_t bxtar_fd_read(void *ctx, void *buf, size_t n)
+{
+	int fd = *(int *)ctx;
+	ssize_t k;
+
+	do
+		k = read(fd, buf, n);
+	while (k < 0 && errno == EINTR);
+	return k < 0 ? -errno : k;
+}
+
 int bxtar_create(int rootfd, int in_root, const char *path, bxtar_write_fn wfn, void *ctx,
 		 struct bxtar_err *e)
 {

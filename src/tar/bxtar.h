@@ -34,6 +34,11 @@ struct bxtar_err {
 typedef int (*bxtar_write_fn)(void *ctx, const void *buf, size_t n);
 typedef ssize_t (*bxtar_read_fn)(void *ctx, void *buf, size_t n);
 
+/* Ready-made callbacks over a file descriptor: ctx points to the int fd.
+ * Both retry on EINTR; write finishes short writes. */
+int bxtar_fd_write(void *ctx, const void *buf, size_t n);
+ssize_t bxtar_fd_read(void *ctx, void *buf, size_t n);
+
 /* Writes `path` as a tar stream. Its entries are named after path's last
  * component ("dir", "dir/a", ...), or "." ("./a", ...) when path ends in
  * "/." or is "/" (the directory's contents, as docker cp). in_root: resolve
