@@ -45,24 +45,7 @@ if command -v tmux >/dev/null; then
 	S=bxt$$
 	tmux -L "$S" new-session -d -x 100 -y 30 "$BOXLITE exec -it ex sh; echo rc=\$? > $W/tty.rc; stty -a > $W/tty.after; sleep 30"
 	sleep 2
-	tmux -L "$S" send-keys 'stty size; tty' Enter
-	sleep 1.5
-	pane=$(tmux -L "$S" capture-pane -p)
-	expect_contains "exec -t: size of the terminal" "$pane" "30 100"
-	expect_contains "exec -t: on a pty" "$pane" "/dev/pts/"
-	tmux -L "$S" resize-window -x 120 -y 40 2>/dev/null || tmux -L "$S" resize-pane -x 120 -y 40
-	sleep 1
-	tmux -L "$S" send-keys 'clear; stty size' Enter
-	sleep 1.5
-	pane=$(tmux -L "$S" capture-pane -p)
-	expect_contains "exec -t: resize reaches the guest" "$pane" "40 120"
-	tmux -L "$S" send-keys 'exit 5' Enter
-	for i in $(seq 50); do [ -s "$W/tty.rc" ] && break; sleep 0.2; done
-	expect_eq "exec -t: exit status" "$(cat "$W/tty.rc" 2>/dev/null)" "rc=5"
-	sleep 0.5
-	grep -qw -- '-icanon' "$W/tty.after" && fail "exec -t: terminal left in raw mode" \
-		|| { grep -qw icanon "$W/tty.after" && pass "exec -t: terminal restored"; } || fail "exec -t: no stty output"
-	tmux -L "$S" kill-server 2>/dev/null
+	t_tty_checks "exec -t" "$S" "$W" 50
 	# killed by SIGTERM while attached: the terminal is restored too
 	tmux -L "${S}b" new-session -d -x 80 -y 24 "sh -c 'echo \$\$ > $W/tty.pid; exec $BOXLITE exec -it ex sleep 1000'; stty -a > $W/tty.after2; sleep 30"
 	for i in $(seq 100); do [ -s "$W/tty.pid" ] && break; sleep 0.2; done

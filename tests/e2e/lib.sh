@@ -45,6 +45,33 @@ expect_no_leftovers() {
 	fail "$1: processes left behind: $(for p in $left; do tr '\0' ' ' < /proc/$p/cmdline | cut -c1-80; echo; done)"
 }
 
+# t_tty_checks LABEL TMUX_SOCKET DIR WAITS: in a tmux session (100x30) whose
+# command is a boxlite -t shell that writes "rc=$?" to DIR/tty.rc and
+# `stty -a` to DIR/tty.after when it ends: the guest sees the terminal size,
+# a pty, a resize to 120x40 and the exit status 5, and the local terminal is
+# restored. Waits up to WAITS x 0.2 s for the exit; kills the tmux server.
+t_tty_checks() {
+	local label=$1 S=$2 W=$3 waits=$4 pane i
+	tmux -L "$S" send-keys 'stty size; tty' Enter
+	sleep 1.5
+	pane=$(tmux -L "$S" capture-pane -p)
+	expect_contains "$label: size of the terminal" "$pane" "30 100"
+	expect_contains "$label: on a pty" "$pane" "/dev/pts/"
+	tmux -L "$S" resize-window -x 120 -y 40 2>/dev/null || tmux -L "$S" resize-pane -x 120 -y 40
+	sleep 1
+	tmux -L "$S" send-keys 'clear; stty size' Enter
+	sleep 1.5
+	pane=$(tmux -L "$S" capture-pane -p)
+	expect_contains "$label: resize reaches the guest" "$pane" "40 120"
+	tmux -L "$S" send-keys 'exit 5' Enter
+	for i in $(seq "$waits"); do [ -s "$W/tty.rc" ] && break; sleep 0.2; done
+	expect_eq "$label: exit status" "$(cat "$W/tty.rc" 2>/dev/null)" "rc=5"
+	sleep 0.5
+	grep -qw -- '-icanon' "$W/tty.after" && fail "$label: terminal left in raw mode" \
+		|| { grep -qw icanon "$W/tty.after" && pass "$label: terminal restored"; } || fail "$label: no stty output"
+	tmux -L "$S" kill-server 2>/dev/null
+}
+
 t_done() {
 	if [ "$FAILS" -ne 0 ]; then
 		echo "$FAILS failure(s)" >&2

@@ -36,24 +36,7 @@ if command -v tmux >/dev/null; then
 		case "$pane" in *'#'*) break ;; esac
 		sleep 0.2
 	done
-	tmux -L "$S" send-keys 'stty size; tty' Enter
-	sleep 1.5
-	pane=$(tmux -L "$S" capture-pane -p)
-	expect_contains "run -t: size of the terminal" "$pane" "30 100"
-	expect_contains "run -t: on a pty" "$pane" "/dev/pts/"
-	tmux -L "$S" resize-window -x 120 -y 40 2>/dev/null || tmux -L "$S" resize-pane -x 120 -y 40
-	sleep 1
-	tmux -L "$S" send-keys 'clear; stty size' Enter
-	sleep 1.5
-	pane=$(tmux -L "$S" capture-pane -p)
-	expect_contains "run -t: resize reaches the guest" "$pane" "40 120"
-	tmux -L "$S" send-keys 'exit 5' Enter
-	for i in $(seq 100); do [ -s "$W/tty.rc" ] && break; sleep 0.2; done
-	expect_eq "run -t: exit status" "$(cat "$W/tty.rc" 2>/dev/null)" "rc=5"
-	sleep 0.5
-	grep -qw -- '-icanon' "$W/tty.after" && fail "run -t: terminal left in raw mode" \
-		|| { grep -qw icanon "$W/tty.after" && pass "run -t: terminal restored"; } || fail "run -t: no stty output"
-	tmux -L "$S" kill-server 2>/dev/null
+	t_tty_checks "run -t" "$S" "$W" 100
 else
 	echo "skip: tmux not installed"
 fi
