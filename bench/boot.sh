@@ -4,6 +4,8 @@
 #   B: median wall time of raw qemu-system-x86_64 booting the same kernel to a
 #      trivial static init that reboots at once (the floor), same accelerator
 # Prints both and the ratio A/B. Usage: bench/boot.sh [N] (default 10).
+# Then, outside the comparison, the median stage breakdown of N more runs
+# with --timings (BOOT_BREAKDOWN=0 skips it).
 set -euo pipefail
 N=${1:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,3 +68,31 @@ printf 'bench/boot (%s, N=%d)\n' "$accel" "$N"
 printf '  boxlite run --rm busybox true   median %.3f s\n' "$run"
 printf '  raw qemu to trivial init        median %.3f s\n' "$raw"
 printf '  ratio                           %.2f\n' "$(echo "$run / $raw" | bc -l)"
+
+# Where the time goes: `run --timings` (ms since the shim's spawn; guest
+# uptimes in the second column), median of each stage over N runs.
+[ "${BOOT_BREAKDOWN:-1}" = 0 ] && exit 0
+: > "$WORK/timings"
+for i in $(seq "$N"); do
+	"$BUILD/bin/boxlite" run --rm --timings localhost/busybox:latest true 2>>"$WORK/timings" >/dev/null
+done
+printf 'breakdown (median of %d runs with --timings; ms since the shim spawn)\n' "$N"
+# stage LABEL PATTERN FIELD: the median of field FIELD of the lines starting with PATTERN
+# (extra characters "(),"  stripped first).
+stage() {
+	local m
+	m=$(sed -n "s/^  $2//p" "$WORK/timings" | tr -d '(),' | awk -v f="$3" '{print $f}' | median)
+	printf '  %-30s %8.1f\n' "$1" "$m"
+}
+stage "run begins" "run begins" 1
+stage "runtime open" "run begins" 4
+stage "box created" "run begins" 7
+stage "qemu start" "qemu start" 1
+stage "agent hello" "agent hello" 1
+stage "  guest uptime: agent start" "agent hello" 7
+stage "  guest uptime: hello" "agent hello" 10
+stage "ready (root mounted)" "ready" 1
+stage "  guest uptime: root mounted" "ready" 7
+stage "exec running" "exec running" 1
+stage "exit status in" "exit" 1
+stage "stopped + removed" "stopped + rm" 1

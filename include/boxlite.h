@@ -127,6 +127,16 @@ int boxlite_box_options_add_port(boxlite_box_options *o, const char *host_ip, ui
  * runs as (docs/networking-volumes.md). Returns 0 or -EINVAL. */
 int boxlite_box_options_add_volume(boxlite_box_options *o, const char *host_path,
 				   const char *guest_path, int read_only);
+/* Egress policy (docs/networking-volumes.md, "Egress policy"): once any
+ * entry is added, the box reaches only the listed destinations; everything
+ * else is refused at once (TCP, UDP, ICMP, IPv6 alike) and DNS answers only
+ * permitted names. entry: "HOST" (that DNS name), "*.DOMAIN" (every name
+ * below DOMAIN), an IPv4/IPv6 literal, or a CIDR ("10.0.0.0/8", "fd00::/8").
+ * The host's loopback, reached as host.boxlite.internal, is "127.0.0.1".
+ * Repeatable (at most 256). Needs the network: boxlite_box_create fails
+ * (-EINVAL) with network disabled. Returns 0, -EINVAL (not one of these
+ * forms), -E2BIG or -ENOMEM. */
+int boxlite_box_options_add_allow_net(boxlite_box_options *o, const char *entry);
 /* 0 (default): the box is shut down when this process exits or dies, even
  * by SIGKILL. 1: the box outlives this process and its terminal. */
 int boxlite_box_options_set_detach(boxlite_box_options *o, int detach);
@@ -440,6 +450,21 @@ int boxlite_box_inspect(boxlite_box *box, char **json, boxlite_error **err);
 /* The box's published ports, one line each: "GUEST_PORT/PROTO -> HOST_IP:HOST_PORT\n"
  * (docker port's format), malloc'd (free()); "" when none. Returns 0 or -errno. */
 int boxlite_box_ports(boxlite_box *box, char **text, boxlite_error **err);
+
+/* Publishes guest_port on host_ip:host_port (the arguments of
+ * boxlite_box_options_add_port) after create. A running or paused box gets
+ * the forward at once; a stopped one from its next start; either way it is
+ * kept across restarts. host_port 0 picks a free port, stored in *bound
+ * (may be NULL). Returns 0, -EADDRINUSE (the host port is taken), -EEXIST
+ * (this box already publishes it), -EINVAL (bad port, or the box has no
+ * network), -EBUSY (the box is starting or stopping) or -errno. */
+int boxlite_box_port_add(boxlite_box *box, const char *host_ip, uint32_t host_port, uint32_t guest_port,
+			 const char *proto, uint32_t *bound, boxlite_error **err);
+/* Stops publishing host_ip:host_port/proto (host_ip NULL: 127.0.0.1, proto
+ * NULL: tcp), at once when the box runs. Returns 0, -ENOENT (not
+ * published), -EINVAL, -EBUSY or -errno. */
+int boxlite_box_port_remove(boxlite_box *box, const char *host_ip, uint32_t host_port, const char *proto,
+			    boxlite_error **err);
 
 /* Blocks until the box is stopped or failed, at most timeout_ms (0: no
  * limit), and stores the main command's exit code (-1 if none) in

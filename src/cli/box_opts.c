@@ -48,6 +48,13 @@ int box_opts_handle(struct box_opts *o, int c, const char *arg)
 	case 'w': o->workdir = arg; return 1;
 	case 'u': o->user = arg; return 1;
 	case BOX_OPT_NETWORK: o->network = arg; return 1;
+	case BOX_OPT_ALLOW_NET:
+		if (o->n_allow_net >= sizeof(o->allow_net) / sizeof(o->allow_net[0])) {
+			fprintf(stderr, "boxlite: too many --allow-net options\n");
+			return -1;
+		}
+		o->allow_net[o->n_allow_net++] = arg;
+		return 1;
 	case BOX_OPT_NAME: o->name = arg; return 1;
 	case BOX_OPT_ENTRYPOINT: o->entrypoint = arg; return 1;
 	case BOX_OPT_RM: o->rm = 1; return 1;
@@ -149,6 +156,19 @@ boxlite_box_options *box_opts_build(const struct box_opts *o, const char *image,
 	for (size_t i = 0; i < o->n_volumes; i++)
 		if (cli_add_volume(b, o->volumes[i]) < 0)
 			goto fail;
+	if (o->n_allow_net && !strcmp(o->network, "none")) {
+		fprintf(stderr, "boxlite: --allow-net needs the network: it cannot be combined with "
+				"--network none\n");
+		goto fail;
+	}
+	for (size_t i = 0; i < o->n_allow_net; i++)
+		if (boxlite_box_options_add_allow_net(b, o->allow_net[i]) < 0) {
+			fprintf(stderr,
+				"boxlite: --allow-net wants a host name, *.domain, an IPv4/IPv6 address or a "
+				"CIDR (e.g. 10.0.0.0/8), got '%s'\n",
+				o->allow_net[i]);
+			goto fail;
+		}
 	if (argv && argv[0] && boxlite_box_options_set_command(b, (const char *const *)argv) < 0) {
 		fprintf(stderr, "boxlite: the command must not be empty\n");
 		goto fail;

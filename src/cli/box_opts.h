@@ -10,7 +10,7 @@
 
 enum {
 	BOX_OPT_CPUS = 512, BOX_OPT_MEMORY, BOX_OPT_NETWORK, BOX_OPT_NAME, BOX_OPT_DISK,
-	BOX_OPT_ENTRYPOINT, BOX_OPT_RM, BOX_OPT_PULL,
+	BOX_OPT_ENTRYPOINT, BOX_OPT_RM, BOX_OPT_PULL, BOX_OPT_ALLOW_NET = 600,
 };
 
 /* getopt_long entries; short options "e:w:u:p:v:" */
@@ -27,7 +27,8 @@ enum {
 	{ "disk-size", required_argument, NULL, BOX_OPT_DISK },                            \
 	{ "entrypoint", required_argument, NULL, BOX_OPT_ENTRYPOINT },                     \
 	{ "rm", no_argument, NULL, BOX_OPT_RM },                                           \
-	{ "pull", required_argument, NULL, BOX_OPT_PULL }
+	{ "pull", required_argument, NULL, BOX_OPT_PULL },                                 \
+	{ "allow-net", required_argument, NULL, BOX_OPT_ALLOW_NET }
 
 #define BOX_OPTS_HELP                                                                       \
 	"  --name NAME        name the box (unique in the home)\n"                             \
@@ -45,6 +46,9 @@ enum {
 	"  -p, --publish [IP:]HOST_PORT:GUEST_PORT[/udp]  publish a port (repeatable);\n"   \
 	"                     IP defaults to 127.0.0.1; HOST_PORT 0 picks a free port\n"   \
 	"  -v, --volume HOST_PATH:GUEST_PATH[:ro]  share a host directory (repeatable)\n"   \
+	"      --allow-net HOST|*.DOMAIN|IP|CIDR  reach only these destinations; all\n"      \
+	"                     else is refused, DNS answers only these names (repeatable;\n"  \
+	"                     the host's loopback via host.boxlite.internal is 127.0.0.1)\n" \
 	"      --pull WHEN    pull the image: missing (default), always, never\n"
 
 struct box_opts {
@@ -52,6 +56,8 @@ struct box_opts {
 	size_t n_env;
 	const char *publish[256], *volumes[256];
 	size_t n_publish, n_volumes;
+	const char *allow_net[256];
+	size_t n_allow_net;
 	const char *workdir, *network, *name, *user, *entrypoint, *pull;
 	uint32_t cpus, memory, disk_gb;
 	int rm;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "box_opts.h"
@@ -33,12 +34,28 @@ static double ms_between(uint64_t a, uint64_t b)
 	return (a && b) ? (double)((int64_t)(b - a)) / 1e6 : -1;
 }
 
-static void print_timings(const boxlite_box *box)
+static uint64_t wall_ns(void)
 {
-	boxlite_timings t = { .struct_size = sizeof(t) };
+	struct timespec ts;
 
-	boxlite_box_timings(box, &t);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The library's own stages around the boot: when `run` began, when the
+ * runtime was open, the box created, and (--rm) removed. */
+struct run_marks {
+	uint64_t begin, opened, created, done;
+};
+
+static void print_timings(const boxlite_timings *tp, const struct run_marks *m)
+{
+	const boxlite_timings t = *tp;
+
 	fprintf(stderr, "timings (ms since spawn):\n");
+	fprintf(stderr, "  run begins     %8.1f   (runtime open %.1f, box created %.1f)\n",
+		-ms_between(m->begin, t.spawn), -ms_between(m->opened, t.spawn),
+		-ms_between(m->created, t.spawn));
 	fprintf(stderr, "  shim start     %8.1f\n", ms_between(t.spawn, t.shim_start));
 	fprintf(stderr, "  qemu start     %8.1f\n", ms_between(t.spawn, t.qemu_start));
 	fprintf(stderr, "  agent hello    %8.1f   (guest uptime at agent start %.1f, at hello %.1f)\n",
@@ -49,6 +66,7 @@ static void print_timings(const boxlite_box *box)
 	fprintf(stderr, "  exec start     %8.1f\n", ms_between(t.spawn, t.exec_start));
 	fprintf(stderr, "  exec running   %8.1f\n", ms_between(t.spawn, t.exec_started));
 	fprintf(stderr, "  exit           %8.1f\n", ms_between(t.spawn, t.exec_exit));
+	fprintf(stderr, "  stopped%s  %8.1f\n", m->done ? " + rm" : "     ", ms_between(t.spawn, m->done));
 }
 
 int cmd_run(const struct cli_globals *g, int argc, char **argv)
@@ -73,6 +91,8 @@ int cmd_run(const struct cli_globals *g, int argc, char **argv)
 	uint16_t rows = 0, cols = 0;
 	int tty = 0, detach = 0, timings = getenv("BOXLITE_TIMINGS") != NULL, c, code = CLI_EXIT_RUNTIME;
 	int security = BOXLITE_SECURITY_JAIL;
+	boxlite_timings tm = { .struct_size = sizeof(tm) };
+	struct run_marks marks = { .begin = wall_ns() };
 
 	box_opts_init(&bo);
 	optind = 1;
@@ -118,10 +138,12 @@ int cmd_run(const struct cli_globals *g, int argc, char **argv)
 	}
 	if (cli_open_runtime(g, &rt) < 0)
 		goto out;
+	marks.opened = wall_ns();
 	if (boxlite_box_create(rt, opts, &box, &err) < 0) {
 		cli_report(err);
 		goto out;
 	}
+	marks.created = wall_ns();
 	if (detach) {
 		if (boxlite_box_start(box, &err) < 0) {
 			cli_report(err);
@@ -134,8 +156,7 @@ int cmd_run(const struct cli_globals *g, int argc, char **argv)
 	/* Starts the box and streams its main command from the first byte
 	 * (with -i, taking its stdin). */
 	code = cli_attach_main(box, &fl, tty);
-	if (timings)
-		print_timings(box);
+	boxlite_box_timings(box, &tm);
 out:
 	if (box) {
 		if (!detach && bo.rm) {
@@ -146,7 +167,10 @@ out:
 				boxlite_box_stop(box, 0, NULL);
 			boxlite_box_free(box);
 		}
+		marks.done = wall_ns();
 	}
+	if (timings && tm.spawn)
+		print_timings(&tm, &marks);
 	boxlite_runtime_close(rt);
 	boxlite_box_options_free(opts);
 	return code;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -95,9 +97,23 @@ static int write_all(int fd, const char *b, size_t n)
 	return 0;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A forwarded signal the command ignores (or a guest too busy to deliver
+ * it) must not make the CLI unkillable: the same signal again, or this long
+ * after it, ends the CLI; closing its session makes the box kill the command. */
+#define GIVE_UP_MS 10000
+
 /* The attached loop. Returns the CLI exit code. */
 static int pump(boxlite_exec *x, const struct cli_exec_flags *f)
 {
+	int forwarded = 0;
+	uint64_t give_up_at = 0;
 	static char in_buf[65536], out_buf[65536];
 	size_t in_len = 0, in_off = 0;
 	int in_open = f->interactive, out_open[3] = { 0, 1, 1 };
@@ -116,7 +132,13 @@ static int pump(boxlite_exec *x, const struct cli_exec_flags *f)
 			{ .fd = out_open[1] ? boxlite_exec_stdout_fd(x) : -1, .events = POLLIN },
 			{ .fd = out_open[2] ? boxlite_exec_stderr_fd(x) : -1, .events = POLLIN },
 		};
-		if (poll(p, 5, -1) < 0) {
+		int timeout = -1;
+
+		if (give_up_at) {
+			uint64_t now = mono_ms();
+			timeout = now >= give_up_at ? 0 : (int)(give_up_at - now);
+		}
+		if (poll(p, 5, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -128,10 +150,19 @@ static int pump(boxlite_exec *x, const struct cli_exec_flags *f)
 					struct winsize ws;
 					if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row)
 						boxlite_exec_resize(x, ws.ws_row, ws.ws_col);
+				} else if (sig == forwarded) {
+					give_up_at = mono_ms();
 				} else {
 					boxlite_exec_signal(x, sig);
+					forwarded = sig;
+					give_up_at = mono_ms() + GIVE_UP_MS;
 				}
 			}
+		}
+		if (give_up_at && mono_ms() >= give_up_at) {
+			fprintf(stderr, "boxlite: the command did not end after %s; leaving it to be killed\n",
+				strsignal(forwarded));
+			return 128 + forwarded;
 		}
 		if (p[1].revents) {
 			ssize_t n = read(STDIN_FILENO, in_buf, sizeof(in_buf));

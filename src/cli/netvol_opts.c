@@ -25,44 +25,54 @@ static int port_num(const char *s, size_t n, int allow0, unsigned *out)
 	return 0;
 }
 
-int cli_add_publish(boxlite_box_options *o, const char *spec)
+int cli_parse_publish(const char *spec, int need_guest, struct cli_publish *out)
 {
-	char buf[128], ip[64] = "";
-	const char *proto = "tcp", *hp, *gp;
+	char buf[128];
+	const char *hp, *gp = NULL;
 	char *slash, *c1, *c2;
-	unsigned host_port, guest_port;
-	int rc;
 
+	memset(out, 0, sizeof(*out));
+	strcpy(out->proto, "tcp");
 	if (strlen(spec) >= sizeof(buf))
-		goto bad;
+		return -1;
 	strcpy(buf, spec);
 	if ((slash = strchr(buf, '/'))) {
 		*slash = '\0';
-		proto = slash + 1;
-		if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
-			goto bad;
+		if (strcmp(slash + 1, "tcp") && strcmp(slash + 1, "udp"))
+			return -1;
+		strcpy(out->proto, slash + 1);
 	}
-	c2 = strrchr(buf, ':');
-	if (!c2)
-		goto bad; /* docker's -p GUEST_PORT (random host port) is -p 0:GUEST_PORT here */
-	*c2 = '\0';
-	gp = c2 + 1;
+	/* [HOST_IP:]HOST_PORT:GUEST_PORT, or [HOST_IP:]HOST_PORT without a guest. */
+	c2 = need_guest ? strrchr(buf, ':') : NULL;
+	if (need_guest) {
+		if (!c2)
+			return -1; /* docker's -p GUEST_PORT (random host port) is -p 0:GUEST_PORT here */
+		*c2 = '\0';
+		gp = c2 + 1;
+	}
 	c1 = strrchr(buf, ':');
 	if (c1) {
 		*c1 = '\0';
-		if (strlen(buf) >= sizeof(ip) || !buf[0])
-			goto bad;
-		strcpy(ip, buf);
+		if (strlen(buf) >= sizeof(out->ip) || !buf[0])
+			return -1;
+		strcpy(out->ip, buf);
 		hp = c1 + 1;
 	} else {
 		hp = buf;
 	}
-	if (port_num(hp, strlen(hp), 1, &host_port) < 0 || port_num(gp, strlen(gp), 0, &guest_port) < 0)
-		goto bad;
-	rc = boxlite_box_options_add_port(o, ip, host_port, guest_port, proto);
-	if (rc == 0)
+	if (port_num(hp, strlen(hp), need_guest, &out->host_port) < 0 ||
+	    (gp && port_num(gp, strlen(gp), 0, &out->guest_port) < 0))
+		return -1;
+	return 0;
+}
+
+int cli_add_publish(boxlite_box_options *o, const char *spec)
+{
+	struct cli_publish p;
+
+	if (cli_parse_publish(spec, 1, &p) == 0 &&
+	    boxlite_box_options_add_port(o, p.ip, p.host_port, p.guest_port, p.proto) == 0)
 		return 0;
-bad:
 	fprintf(stderr, "boxlite: -p wants [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp] (IPv4; host port 0 "
 			"picks a free one), got '%s'\n", spec);
 	return -1;

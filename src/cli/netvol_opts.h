@@ -4,6 +4,15 @@
 
 #include "boxlite.h"
 
+struct cli_publish {
+	char ip[64]; /* "" = the default, 127.0.0.1 */
+	unsigned host_port, guest_port;
+	char proto[4];
+};
+
+/* need_guest: "[HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp]" (host port 0
+ * allowed), else "[HOST_IP:]HOST_PORT[/tcp|/udp]". Returns 0 or -1. */
+int cli_parse_publish(const char *spec, int need_guest, struct cli_publish *out);
 /* "[HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp]". Returns 0, or -1 (reported). */
 int cli_add_publish(boxlite_box_options *o, const char *spec);
 /* "HOST_PATH:GUEST_PATH[:ro|:rw]" (HOST_PATH relative to the cwd allowed).

@@ -71,3 +71,55 @@ int bx_engine_spawn(char **argv, int stderr_fd, pid_t *pid, struct bx_error *err
 		return bx_err_sys(err, -rc, "cannot start %s", argv[0]);
 	return 0;
 }
+
+int bx_engine_spawn_hook(char **argv, int stderr_fd, int (*hook)(void *arg), void *arg, pid_t *pid,
+			 struct bx_error *err)
+{
+	sigset_t none;
+	pid_t child;
+	int in, out;
+
+	if (!hook)
+		return bx_engine_spawn(argv, stderr_fd, pid, err);
+	if (!argv || !argv[0])
+		return bx_err(err, -EINVAL, "engine spawn: empty argv");
+	in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (in < 0 || out < 0) {
+		int e = errno;
+		if (in >= 0)
+			close(in);
+		if (out >= 0)
+			close(out);
+		return bx_err_sys(err, -e, "engine spawn: /dev/null");
+	}
+	child = fork();
+	if (child < 0) {
+		int e = errno;
+		close(in);
+		close(out);
+		return bx_err_sys(err, -e, "cannot start %s", argv[0]);
+	}
+	if (child == 0) {
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+		for (int sig = 1; sig < NSIG; sig++)
+			sigaction(sig, &dfl, NULL); /* fails harmlessly for KILL, STOP, RT gaps */
+		/* fd 2 first: stderr_fd may sit on 0 or 1. */
+		if (stderr_fd >= 0 ? dup2(stderr_fd, 2) < 0 : dup2(out, 2) < 0)
+			_exit(126);
+		if (dup2(in, 0) < 0 || dup2(out, 1) < 0)
+			_exit(126);
+		if (hook(arg) < 0)
+			_exit(126);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		closefrom(3);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in);
+	close(out);
+	*pid = child;
+	return 0;
+}

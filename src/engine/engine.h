@@ -69,5 +69,11 @@ const char *bx_accel_name(enum bx_accel a);
 /* Spawns the engine with the given argv; stdin /dev/null, stdout /dev/null,
  * stderr to stderr_fd (or /dev/null when -1). Returns 0 and *pid. */
 int bx_engine_spawn(char **argv, int stderr_fd, pid_t *pid, struct bx_error *err);
+/* The same, but hook(arg) runs in the child after fork, with fds 0-2 set
+ * up and the caller's other fds still open, just before they are closed
+ * and argv executed; a negative return makes the child _exit(126) instead.
+ * Uses fork (not vfork): call it only while the process has one thread. */
+int bx_engine_spawn_hook(char **argv, int stderr_fd, int (*hook)(void *arg), void *arg, pid_t *pid,
+			 struct bx_error *err);
 
 #endif

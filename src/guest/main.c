@@ -14,6 +14,7 @@
  * every few ms and greets it with a fresh HELLO. A malformed frame stream
  * is answered with ERROR EPROTO on channel 0 and input is discarded until a
  * host HELLO shows up (docs/protocol.md, "Connection lifecycle"). */
+#include "dns.h"
 #include "guest.h"
 #include "meminfo.h"
 #include "mount.h"
@@ -55,8 +56,8 @@ static uint64_t g_t_start;
 static bool g_announced;
 static int64_t g_shutdown_at;
 
-static struct pollfd g_pfd[2 + 3 * MAX_SESSIONS];
-static struct poll_ref g_ref[2 + 3 * MAX_SESSIONS];
+static struct pollfd g_pfd[3 + 3 * MAX_SESSIONS];
+static struct poll_ref g_ref[3 + 3 * MAX_SESSIONS];
 
 /* ---- connection ---- */
 
@@ -278,6 +279,9 @@ static void control_frame(const struct bxp_header *h, const uint8_t *payload)
 	case BXP_ERROR:
 		log_host_error(payload, h->len);
 		break;
+	case BXP_RESOLVED: /* an answer for the DNS proxy (dns.c) */
+		dns_proxy_resolved(payload, h->len);
+		break;
 	default:
 		send_error(0, EPROTO, "unexpected %s on channel 0", bxp_type_name(h->type));
 		break;
@@ -481,6 +485,11 @@ static void __attribute__((noreturn)) serve(void)
 			g_pfd[n] = (struct pollfd){ .fd = g_port, .events = ev };
 			g_ref[n++] = (struct poll_ref){ -1, 1 };
 		}
+		/* The DNS proxy asks the host: only while the queue has room. */
+		if (dns_proxy_fd() >= 0 && g_conn == CONN_UP && outq_room() >= 2 * OUTQ_REPLY_MAX) {
+			g_pfd[n] = (struct pollfd){ .fd = dns_proxy_fd(), .events = POLLIN };
+			g_ref[n++] = (struct poll_ref){ -1, 2 };
+		}
 		n += sessions_pollfds(g_pfd + n, g_ref + n, (int)(sizeof(g_pfd) / sizeof(g_pfd[0])) - n);
 
 		rc = poll(g_pfd, (nfds_t)n, poll_timeout(now, next));
@@ -500,6 +509,8 @@ static void __attribute__((noreturn)) serve(void)
 				session_io(&g_ref[i], g_pfd[i].revents);
 			else if (g_ref[i].which == 0)
 				signal_input();
+			else if (g_ref[i].which == 2)
+				dns_proxy_input();
 			else if (g_pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 				port_input(g_pfd[i].revents);
 		}

@@ -17,8 +17,7 @@ void console_fds(void);
  * /proc and /sys into it and switches root to it (the agent stays PID 1).
  * Returns 0, or -errno with a message in err; on failure the agent is still
  * in the initramfs and SETUP may be retried. */
-int switch_to_root(const char *dev, const char *fstype, const char *hostname, char *err,
-		   size_t errcap);
+int switch_to_root(const char *dev, const char *fstype, char *err, size_t errcap);
 
 /* sync(), then remount / read-only (best effort, logged). */
 void fs_shutdown(void);

@@ -2,6 +2,7 @@
  * even when the root is already mounted), then the root filesystem. */
 #include "setup.h"
 
+#include "dns.h"
 #include "guest.h"
 #include "mount.h"
 #include "net.h"
@@ -34,6 +35,7 @@ struct setup_req {
 	struct net_cfg net;
 	struct volume vols[VOLUME_MAX];
 	size_t n_vols;
+	uint32_t dns_proxy; /* NET_DNS_PROXY */
 };
 
 static char mounted_dev[256];
@@ -94,6 +96,9 @@ static int parse_setup(const uint8_t *payload, size_t len, struct setup_req *req
 		}
 		case BXT_NET_HOST_ALIAS:
 			rc = bxp_field_str(&f, req->net.host_alias_ip, sizeof(req->net.host_alias_ip));
+			break;
+		case BXT_NET_DNS_PROXY:
+			rc = bxp_field_u32(&f, &req->dns_proxy);
 			break;
 		case BXT_RNG_SEED:
 			req->seed_len = f.len < SEED_MAX ? f.len : SEED_MAX;
@@ -180,6 +185,11 @@ void setup_handle(const uint8_t *payload, size_t len)
 		send_error(0, -rc, "%s", err);
 		return;
 	}
+	/* --allow-net: resolv.conf says 127.0.0.1, served here (dns.c). */
+	if (req.dns_proxy && (rc = dns_proxy_start()) < 0) {
+		send_error(0, -rc, "SETUP: DNS proxy on 127.0.0.1:53: %s", strerror(-rc));
+		return;
+	}
 	if (g_root_ready) {
 		if (req.root_dev[0] && strcmp(req.root_dev, mounted_dev) != 0) {
 			send_error(0, EBUSY, "SETUP: root %s already mounted, cannot switch to %s", mounted_dev,
@@ -187,7 +197,7 @@ void setup_handle(const uint8_t *payload, size_t len)
 			return;
 		}
 	} else if (req.root_dev[0]) {
-		rc = switch_to_root(req.root_dev, req.fstype, req.hostname, err, sizeof(err));
+		rc = switch_to_root(req.root_dev, req.fstype, err, sizeof(err));
 		if (rc < 0) {
 			send_error(0, -rc, "%s", err);
 			return;

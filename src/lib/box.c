@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,7 +120,7 @@ static char **json_strv(json_t *a)
 	return v;
 }
 
-static char *config_json(const boxlite_box *box)
+char *bx_box_config_json(const boxlite_box *box)
 {
 	json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:b, s:b, s:b, s:o, s:s, s:o, s:o*}", "image", box->image,
 			      "cpus", (int)box->cpus, "memory_mib", (int)box->memory_mib, "disk_size_gb",
@@ -232,19 +234,6 @@ BX_EXPORT int boxlite_box_get(boxlite_runtime *rt, const char *key, boxlite_box 
 
 /* ---- create */
 
-static int resize_disk(const char *disk, uint32_t gb, struct bx_error *err)
-{
-	char qemu_img[PATH_MAX], size[32], msg[512];
-	int rc = bx_find_tool("qemu-img", qemu_img, sizeof(qemu_img), err);
-
-	if (rc < 0)
-		return rc;
-	snprintf(size, sizeof(size), "%uG", gb);
-	const char *const argv[] = { qemu_img, "resize", "-q", "-f", "qcow2", disk, size, NULL };
-	rc = bx_run_tool(argv, msg, sizeof(msg), err);
-	return rc < 0 ? bx_err_wrap(err, rc, "setting the disk size to %u GiB (smaller than the image?)", gb) : 0;
-}
-
 static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite_box **out,
 		      struct bx_error *err)
 {
@@ -256,6 +245,10 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 
 	if (!o || !o->image || !o->image[0])
 		return bx_err(err, -EINVAL, "no image given");
+	if (!o->network && o->nv.n_allow)
+		return bx_err(err, -EINVAL,
+			      "--allow-net needs the user-mode network: a box without a network (--network "
+			      "none) reaches nothing anyway");
 	box = box_alloc(rt);
 	if (!box)
 		return bx_err(err, -ENOMEM, "out of memory");
@@ -322,12 +315,13 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 	if ((rc = open_dir(box, err)) < 0)
 		goto fail;
 	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box->dir);
-	if ((rc = bx_disk_create_overlay(img.base_path, disk, err)) < 0)
+	if ((rc = bx_disk_create_overlay(img.base_path, disk, (uint64_t)box->disk_size_gb << 30, err)) < 0) {
+		if (box->disk_size_gb)
+			bx_err_wrap(err, rc, "setting the disk size to %u GiB", box->disk_size_gb);
 		goto fail;
-	if (box->disk_size_gb && (rc = resize_disk(disk, box->disk_size_gb, err)) < 0)
-		goto fail;
+	}
 
-	config = config_json(box);
+	config = bx_box_config_json(box);
 	if (!config) {
 		rc = bx_err(err, -ENOMEM, "out of memory");
 		goto fail;
@@ -453,9 +447,14 @@ static int spawn_shim(boxlite_box *box, int hold, struct bx_error *err)
 	cfg.n_ports = box->network ? box->nv.n_ports : 0;
 	cfg.volumes = box->nv.vols;
 	cfg.n_volumes = box->nv.n_vols;
+	cfg.allow_net = box->nv.allow;
+	cfg.n_allow_net = box->network ? box->nv.n_allow : 0;
 	if ((rc = bx_netvol_check(&box->nv, err)) < 0)
 		return rc;
 	cfg.security = box->security == BOXLITE_SECURITY_DEVELOPMENT ? BX_SECURITY_DEVELOPMENT : BX_SECURITY_JAIL;
+	/* Removed as soon as it stops, by this process: no graceful shutdown
+	 * for a disk about to be deleted. */
+	cfg.discard = box->auto_remove && !box->detach;
 	cfg.hostname = box->id;
 	cfg.env = box->env;
 	cfg.n_env = bx_strv_len(box->env);
@@ -575,17 +574,33 @@ static int shim_running(boxlite_box *box)
 	return bx_box_shim_alive(box) && bx_proc_starttime(box->shim_pid, &st) == 0;
 }
 
-/* Waits up to ms for the shim to exit. Returns 1 when it is gone. */
+/* Waits up to ms for the shim to exit. Returns 1 when it is gone. Wakes
+ * up when it exits (pidfd), else polls every 10 ms. */
 static int wait_shim_gone(boxlite_box *box, int ms)
 {
 	uint64_t deadline = bx_now_ns() + (uint64_t)ms * 1000000ull;
+	int pfd = box->shim_pid > 0 ? (int)syscall(SYS_pidfd_open, box->shim_pid, 0) : -1, gone = 1;
 
 	while (shim_running(box)) {
-		if (bx_now_ns() >= deadline)
-			return 0;
-		usleep(10000);
+		uint64_t now = bx_now_ns();
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+		if (now >= deadline) {
+			gone = 0;
+			break;
+		}
+		if (pfd < 0) {
+			usleep(10000);
+		} else if (poll(&p, 1, (int)((deadline - now) / 1000000ull) + 1) != 0) {
+			/* It exited (or pidfd polling failed): the loop's check
+			 * decides, polling from now on. */
+			close(pfd);
+			pfd = -1;
+		}
 	}
-	return 1;
+	if (pfd >= 0)
+		close(pfd);
+	return gone;
 }
 
 static void ask_graceful_shutdown(boxlite_box *box, int timeout_ms, int resume)

@@ -139,26 +139,9 @@ static int set_paused(boxlite_box *box, int pause, struct bx_error *err)
 			    bx_state_name(from));
 		goto out;
 	}
-	if ((rc = bx_conn_open(box, 5000, &c, err)) < 0 || (rc = bx_conn_send(c, 0, type, 0, NULL, 0, err)) < 0)
+	if ((rc = bx_conn_open(box, 5000, &c, err)) < 0 ||
+	    (rc = bx_conn_request(c, type, NULL, 0, 10000, pause ? "pausing box" : "resuming box", err)) < 0)
 		goto out;
-	for (;;) {
-		struct bxp_header h;
-		const uint8_t *p;
-
-		if ((rc = bx_conn_recv(c, 10000, &h, &p, err)) < 0)
-			goto out;
-		if (h.chan != 0)
-			continue;
-		if (h.type == type)
-			break;
-		if (h.type == BXP_ERROR) {
-			char msg[512];
-			int e;
-			bx_conn_parse_error(p, h.len, &e, msg, sizeof(msg));
-			rc = bx_err(err, -e, "%s box %s: %s", pause ? "pausing" : "resuming", box->id, msg);
-			goto out;
-		}
-	}
 	box->rec->state = pause ? BOXLITE_BOX_PAUSED : BOXLITE_BOX_RUNNING;
 	rc = bx_store_update_state(box->rt->store, box->rec, err);
 out:

@@ -13,6 +13,8 @@ static inline int bx_state_active(enum boxlite_box_state s)
 }
 
 void bx_box_destroy(boxlite_box *box);
+/* The box's config document as stored (JSON text, malloc'd; NULL: ENOMEM). */
+char *bx_box_config_json(const boxlite_box *box);
 /* hold: the shim starts the main command only when a client attaches. */
 int bx_box_start_locked(boxlite_box *box, int hold, struct bx_error *err);
 int bx_box_stop_locked(boxlite_box *box, uint32_t timeout_ms, struct bx_error *err);

@@ -14,6 +14,20 @@
 
 #include "cleanup.h"
 
+/* The shim itself was killed by the jail's seccomp filter: it could not say
+ * so, so its log says it for it (the box's error quotes the log's tail). */
+static void note_shim_sigsys(const boxlite_box *box)
+{
+	char path[PATH_MAX + 16];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "%s/shim.stderr", box->dir);
+	f = fopen(path, "ae");
+	if (f)
+		fprintf(f, "error: boxlite-shim was killed by the seccomp filter (a syscall outside the "
+			   "jail's allow-list); run with --security development to confirm, and report it\n");
+}
+
 int bx_box_shim_alive(boxlite_box *box)
 {
 	int status;
@@ -23,6 +37,8 @@ int bx_box_shim_alive(boxlite_box *box)
 		return 0;
 	r = waitpid(box->shim_pid, &status, WNOHANG);
 	if (r == box->shim_pid || (r < 0 && errno == ECHILD && kill(box->shim_pid, 0) < 0)) {
+		if (r == box->shim_pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+			note_shim_sigsys(box);
 		box->shim_pid = 0;
 		return 0;
 	}
@@ -63,6 +79,32 @@ void bx_conn_parse_error(const uint8_t *payload, size_t len, int *errnum, char *
 			msg[cap - 1] = '\0';
 		}
 	}
+}
+
+int bx_conn_request(struct bx_conn *c, uint16_t type, const void *p, size_t n, int timeout_ms,
+		    const char *what, struct bx_error *err)
+{
+	int rc = bx_conn_send(c, 0, type, 0, p, n, err);
+
+	while (rc == 0) {
+		struct bxp_header h;
+		const uint8_t *reply;
+
+		if ((rc = bx_conn_recv(c, timeout_ms, &h, &reply, err)) < 0)
+			break;
+		if (h.chan != 0)
+			continue;
+		if (h.type == type)
+			return 0;
+		if (h.type == BXP_ERROR) {
+			char msg[512];
+			int e;
+
+			bx_conn_parse_error(reply, h.len, &e, msg, sizeof(msg));
+			return bx_err(err, -e, "%s: %s", what, msg);
+		}
+	}
+	return rc;
 }
 
 static void record_hello(boxlite_box *box, const uint8_t *payload, size_t len)

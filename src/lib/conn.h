@@ -22,6 +22,10 @@ int bx_conn_recv(struct bx_conn *c, int timeout_ms, struct bxp_header *h, const 
 int bx_conn_send(struct bx_conn *c, uint32_t chan, uint16_t type, uint8_t stream, const void *p,
 		 size_t n, struct bx_error *err);
 void bx_conn_close(struct bx_conn *c);
+/* Sends a chan-0 request the shim echoes when done, and waits for the echo.
+ * An ERROR reply becomes "<what>: <message>" with its errno. */
+int bx_conn_request(struct bx_conn *c, uint16_t type, const void *p, size_t n, int timeout_ms,
+		    const char *what, struct bx_error *err);
 
 /* Reads an ERROR payload into errno + message. */
 void bx_conn_parse_error(const uint8_t *payload, size_t len, int *errnum, char *msg, size_t cap);

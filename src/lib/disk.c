@@ -1,18 +1,22 @@
-/* Per-box disks: a qcow2 copy-on-write overlay over the image's ext4 base. */
+/* Per-box disks: a qcow2 copy-on-write overlay over the image's ext4 base,
+ * written natively (qcow2.c): box creation spawns no qemu-img. */
 #include <errno.h>
-#include <limits.h>
+#include <sys/stat.h>
 
 #include "internal.h"
+#include "qcow2.h"
 
-int bx_disk_create_overlay(const char *base, const char *overlay, struct bx_error *err)
+int bx_disk_create_overlay(const char *base, const char *overlay, uint64_t size, struct bx_error *err)
 {
-	char qemu_img[PATH_MAX], msg[512];
-	int rc = bx_find_tool("qemu-img", qemu_img, sizeof(qemu_img), err);
+	struct stat st;
 
-	if (rc < 0)
-		return bx_err_wrap(err, rc, "install the qemu-utils package");
-	const char *const argv[] = { qemu_img, "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw",
-				     overlay, NULL };
-	rc = bx_run_tool(argv, msg, sizeof(msg), err);
-	return rc < 0 ? bx_err_wrap(err, rc, "creating the box disk %s", overlay) : 0;
+	if (stat(base, &st) < 0)
+		return bx_err_sys(err, -errno, "image base disk %s", base);
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0)
+		return bx_err(err, -EINVAL, "image base disk %s is not a regular, non-empty file", base);
+	/* The guest grows the filesystem to the disk; it cannot shrink it. */
+	if (size && size < (uint64_t)st.st_size)
+		return bx_err(err, -EINVAL, "a disk of %llu MiB is smaller than the image's (%llu MiB)",
+			      (unsigned long long)(size >> 20), (unsigned long long)((uint64_t)st.st_size >> 20));
+	return bx_qcow2_create_overlay(overlay, base, "raw", size ? size : (uint64_t)st.st_size, err);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config_netvol.h"
+#include "egress_policy.h"
 
 #define NETVOL_MAX 256 /* ports, and volumes, per box */
 
@@ -75,8 +76,47 @@ int bx_netvol_add_volume(struct bx_netvol *nv, const char *host, const char *gue
 	return 0;
 }
 
+int bx_netvol_find_port(const struct bx_netvol *nv, const char *host_ip, unsigned host_port, int udp)
+{
+	for (size_t i = 0; i < nv->n_ports; i++)
+		if (nv->ports[i].host_port == host_port && nv->ports[i].udp == !!udp &&
+		    !strcmp(nv->ports[i].host_ip, host_ip))
+			return (int)i;
+	return -ENOENT;
+}
+
+void bx_netvol_remove_port(struct bx_netvol *nv, size_t i)
+{
+	free(nv->ports[i].host_ip);
+	memmove(&nv->ports[i], &nv->ports[i + 1], (nv->n_ports - i - 1) * sizeof(nv->ports[0]));
+	nv->n_ports--;
+}
+
+int bx_netvol_add_allow(struct bx_netvol *nv, const char *entry)
+{
+	struct bx_egress_rule r;
+	char **a;
+
+	if (bx_egress_parse_entry(entry, &r) < 0)
+		return -EINVAL;
+	if (nv->n_allow >= BX_EGRESS_MAX_ENTRIES)
+		return -E2BIG;
+	a = realloc(nv->allow, (nv->n_allow + 2) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	nv->allow = a;
+	a[nv->n_allow] = strdup(entry);
+	if (!a[nv->n_allow])
+		return -ENOMEM;
+	a[++nv->n_allow] = NULL;
+	return 0;
+}
+
 void bx_netvol_free(struct bx_netvol *nv)
 {
+	for (size_t i = 0; i < nv->n_allow; i++)
+		free(nv->allow[i]);
+	free(nv->allow);
 	for (size_t i = 0; i < nv->n_ports; i++)
 		free(nv->ports[i].host_ip);
 	free(nv->ports);
@@ -99,6 +139,8 @@ int bx_netvol_copy(struct bx_netvol *dst, const struct bx_netvol *src)
 	}
 	for (size_t i = 0; rc == 0 && i < src->n_vols; i++)
 		rc = bx_netvol_add_volume(dst, src->vols[i].host, src->vols[i].guest, src->vols[i].read_only);
+	for (size_t i = 0; rc == 0 && i < src->n_allow; i++)
+		rc = bx_netvol_add_allow(dst, src->allow[i]);
 	if (rc < 0)
 		bx_netvol_free(dst);
 	return rc;
@@ -215,6 +257,14 @@ int bx_netvol_to_json(const struct bx_netvol *nv, json_t *o)
 	}
 	if (json_object_set_new(o, "ports", ports) < 0 || json_object_set_new(o, "volumes", vols) < 0)
 		return -ENOMEM;
+	if (nv->n_allow) { /* absent in older records: no policy */
+		json_t *allow = json_array();
+		bad = !allow;
+		for (size_t i = 0; !bad && i < nv->n_allow; i++)
+			bad |= json_array_append_new(allow, json_string(nv->allow[i]));
+		if (bad || json_object_set_new(o, "allow_net", allow) < 0)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -242,6 +292,12 @@ int bx_netvol_from_json(struct bx_netvol *nv, json_t *o)
 		if (json_unpack(it, "{s:s, s:s, s:b}", "host", &h, "guest", &g, "read_only", &ro) < 0)
 			goto bad;
 		if ((rc = bx_netvol_add_volume(nv, h, g, ro)) < 0)
+			goto fail;
+	}
+	json_array_foreach(json_object_get(o, "allow_net"), i, it) {
+		if (!json_is_string(it))
+			goto bad;
+		if ((rc = bx_netvol_add_allow(nv, json_string_value(it))) < 0)
 			goto fail;
 	}
 	return 0;

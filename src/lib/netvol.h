@@ -14,6 +14,8 @@ struct bx_netvol {
 	size_t n_ports;
 	struct bx_vm_volume *vols;
 	size_t n_vols;
+	char **allow;   /* --allow-net entries (egress_policy.h), as given */
+	size_t n_allow;
 };
 
 /* Syntax checks only; host paths and ports are checked at create/start.
@@ -21,6 +23,11 @@ struct bx_netvol {
 int bx_netvol_add_port(struct bx_netvol *nv, const char *host_ip, unsigned host_port,
 		       unsigned guest_port, const char *proto);
 int bx_netvol_add_volume(struct bx_netvol *nv, const char *host, const char *guest, int read_only);
+/* Index of the port published on host_ip:host_port/(udp ? udp : tcp), or -ENOENT. */
+int bx_netvol_find_port(const struct bx_netvol *nv, const char *host_ip, unsigned host_port, int udp);
+void bx_netvol_remove_port(struct bx_netvol *nv, size_t i);
+/* An --allow-net entry: HOST, *.DOMAIN, IP or CIDR. 0, -EINVAL, -E2BIG or -ENOMEM. */
+int bx_netvol_add_allow(struct bx_netvol *nv, const char *entry);
 int bx_netvol_copy(struct bx_netvol *dst, const struct bx_netvol *src);
 void bx_netvol_free(struct bx_netvol *nv);
 
@@ -31,7 +38,8 @@ int bx_netvol_prepare(struct bx_netvol *nv, struct bx_error *err);
  * each volume's host path must still be a directory or file. */
 int bx_netvol_check(const struct bx_netvol *nv, struct bx_error *err);
 
-/* Sets "ports" and "volumes" in o (a box config document). Returns 0/-ENOMEM. */
+/* Sets "ports" and "volumes" (and "allow_net" when set) in o (a box config
+ * document). Returns 0/-ENOMEM. */
 int bx_netvol_to_json(const struct bx_netvol *nv, json_t *o);
 /* Reads them back (absent: none). Returns 0, -EIO (malformed) or -ENOMEM. */
 int bx_netvol_from_json(struct bx_netvol *nv, json_t *o);

@@ -204,6 +204,13 @@ BX_EXPORT int boxlite_box_options_add_volume(boxlite_box_options *o, const char 
 	return bx_netvol_add_volume(&o->nv, host_path, guest_path, read_only);
 }
 
+BX_EXPORT int boxlite_box_options_add_allow_net(boxlite_box_options *o, const char *entry)
+{
+	if (!o || !entry)
+		return -EINVAL;
+	return bx_netvol_add_allow(&o->nv, entry);
+}
+
 BX_EXPORT void boxlite_box_options_free(boxlite_box_options *o)
 {
 	if (!o)

@@ -420,6 +420,28 @@ out:
 	return rc;
 }
 
+int bx_store_update_config(struct bx_store *st, const char *id, const char *config, struct bx_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->mu);
+	if (sqlite3_prepare_v2(st->db, "UPDATE boxes SET config=? WHERE id=?", -1, &q, NULL) != SQLITE_OK) {
+		rc = db_err(st, err, "preparing update");
+		goto out;
+	}
+	bind_text(q, 1, config);
+	bind_text(q, 2, id);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		rc = db_err(st, err, "updating a box's config");
+	else if (sqlite3_changes(st->db) == 0)
+		rc = bx_err(err, -ENOENT, "box %s was removed", id);
+out:
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
 int bx_store_delete(struct bx_store *st, const char *id, struct bx_error *err)
 {
 	sqlite3_stmt *q = NULL;

@@ -44,6 +44,8 @@ int bx_store_get(struct bx_store *st, const char *id, struct bx_box_record *out,
 /* Writes the state columns (state, exit code, reason, shim pid/starttime,
  * started/finished). -ENOENT when the row is gone. */
 int bx_store_update_state(struct bx_store *st, const struct bx_box_record *r, struct bx_error *err);
+/* Replaces the config document (ports published at run time). -ENOENT. */
+int bx_store_update_config(struct bx_store *st, const char *id, const char *config, struct bx_error *err);
 /* Deleting a missing row is not an error. */
 int bx_store_delete(struct bx_store *st, const char *id, struct bx_error *err);
 /* Every row, newest first. */

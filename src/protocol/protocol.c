@@ -73,6 +73,8 @@ const char *bxp_type_name(uint16_t type)
 		[BXP_CLOSE] = "CLOSE",       [BXP_SHUTDOWN] = "SHUTDOWN", [BXP_PING] = "PING",
 		[BXP_PONG] = "PONG",
 		[BXP_ATTACH] = "ATTACH",     [BXP_PAUSE] = "PAUSE",   [BXP_RESUME] = "RESUME",
+		[BXP_RESOLVE] = "RESOLVE",   [BXP_RESOLVED] = "RESOLVED",
+		[BXP_PORT_ADD] = "PORT_ADD", [BXP_PORT_REMOVE] = "PORT_REMOVE",
 	};
 	if (type >= BXP_TYPE_MAX || !names[type])
 		return "UNKNOWN";

@@ -47,6 +47,10 @@ enum bxp_type {
 	BXP_ATTACH = 17,      /* client->shim, chan N: copy the main command's session here */
 	BXP_PAUSE = 18,       /* client->shim, chan 0: freeze the vCPUs; echoed when done */
 	BXP_RESUME = 19,      /* client->shim, chan 0: run them again; echoed when done */
+	BXP_RESOLVE = 20,     /* guest->host, chan 0: DNS_ID, DNS_NAME, DNS_QTYPE (egress policy) */
+	BXP_RESOLVED = 21,    /* host->guest, chan 0: DNS_ID, DNS_ADDR..., ERRNO ENOENT = no such name */
+	BXP_PORT_ADD = 22,    /* client->shim, chan 0: publish a port now (QMP); echoed when done */
+	BXP_PORT_REMOVE = 23, /* client->shim, chan 0: stop publishing it; echoed when done */
 	BXP_TYPE_MAX
 };
 
@@ -101,9 +105,20 @@ enum bxp_tag {
 	BXT_NET_DNS = 42,       /* str "A.B.C.D", repeated: /etc/resolv.conf nameservers */
 	BXT_NET_HOST_ALIAS = 43,/* str "A.B.C.D": host.boxlite.internal in /etc/hosts */
 	BXT_VOLUME = 44,        /* str "TAG:RO:GUEST_PATH", repeated: 9p mount after the root */
+	/* Egress policy DNS (SETUP, RESOLVE, RESOLVED; see docs/protocol.md). */
+	BXT_NET_DNS_PROXY = 45, /* u32 1 in SETUP: serve DNS on 127.0.0.1:53, asking the host */
+	BXT_DNS_ID = 46,        /* u32: request id, echoed in RESOLVED */
+	BXT_DNS_NAME = 47,      /* str: the queried name, no trailing dot */
+	BXT_DNS_QTYPE = 48,     /* u32: 1 (A) or 28 (AAAA) */
+	BXT_DNS_ADDR = 49,      /* str, repeated: an IPv4 or IPv6 literal of the answer */
 	/* Guest memory (PONG; see docs/protocol.md). */
 	BXT_GUEST_MEM_TOTAL = 50,     /* u64 bytes: /proc/meminfo MemTotal */
 	BXT_GUEST_MEM_AVAILABLE = 51, /* u64 bytes: /proc/meminfo MemAvailable */
+	/* Run-time ports (PORT_ADD, PORT_REMOVE; see docs/protocol.md). */
+	BXT_PORT_HOST_IP = 52,  /* str "A.B.C.D": host address of the forward */
+	BXT_PORT_HOST = 53,     /* u32: host port, 1..65535 */
+	BXT_PORT_GUEST = 54,    /* u32: guest port, 1..65535 (PORT_ADD only) */
+	BXT_PORT_UDP = 55,      /* u32 1: udp, else tcp */
 	BXT_TAG_MAX
 };
 

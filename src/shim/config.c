@@ -217,7 +217,7 @@ static int valid_box_id(const char *id)
 static const char *const known_keys[] = {
 	"version", "box_id", "box_dir", "detach", "qemu", "accel", "kernel", "initramfs", "cpus",
 	"memory_mib", "root_disk", "network", "hostname", "env", "ready_timeout_ms", "main",
-	"security", "ports", "volumes",
+	"security", "ports", "volumes", "allow_net", "discard",
 };
 
 /* The optional "main" object (shim_config.h). */
@@ -312,6 +312,8 @@ static int parse_root(json_t *root, struct bx_shim_config *cfg, struct bx_error 
 	    (rc = get_uint(root, "ready_timeout_ms", 1, 24u * 3600 * 1000, &cfg->ready_timeout_ms, err)) < 0 ||
 	    (rc = get_main(root, cfg, err)) < 0 || (rc = bx_shim_config_parse_netvol(root, cfg, err)) < 0)
 		return rc;
+	if (json_object_get(root, "discard") && (rc = get_bool(root, "discard", &cfg->discard, err)) < 0)
+		return rc;
 
 	if (!valid_box_id(cfg->box_id))
 		return bx_err(err, -EINVAL, "config: box_id must be 1..64 of [A-Za-z0-9_-]");
@@ -402,6 +404,8 @@ int bx_shim_config_to_json(const struct bx_shim_config *cfg, char **json_out, st
 	bad |= json_object_set_new(root, "ready_timeout_ms", json_integer(cfg->ready_timeout_ms));
 	if (cfg->security == BX_SECURITY_DEVELOPMENT)
 		bad |= json_object_set_new(root, "security", json_string("development"));
+	if (cfg->discard)
+		bad |= json_object_set_new(root, "discard", json_true());
 	bad |= bx_shim_config_netvol_json(cfg, root);
 	if (cfg->main_argv && cfg->main_argv[0]) {
 		json_t *m = json_object(), *argv = json_array();

@@ -1,6 +1,8 @@
 /* Shim config: published ports and volumes (config_netvol.h). */
 #include "config_netvol.h"
 
+#include "egress_policy.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -103,10 +105,38 @@ static int parse_volumes(json_t *arr, struct bx_shim_config *cfg, struct bx_erro
 	return 0;
 }
 
+static int parse_allow_net(json_t *arr, struct bx_shim_config *cfg, struct bx_error *err)
+{
+	json_t *item;
+	size_t i;
+
+	if (!json_is_array(arr) || json_array_size(arr) > BX_EGRESS_MAX_ENTRIES)
+		return bx_err(err, -EINVAL, "config: field \"allow_net\" must be an array of at most %d entries",
+			      BX_EGRESS_MAX_ENTRIES);
+	cfg->allow_net = calloc(json_array_size(arr) + 1, sizeof(*cfg->allow_net));
+	if (!cfg->allow_net)
+		return bx_err(err, -ENOMEM, "config: out of memory");
+	json_array_foreach(arr, i, item) {
+		struct bx_egress_rule r;
+
+		if (!json_is_string(item) || strlen(json_string_value(item)) != json_string_length(item) ||
+		    bx_egress_parse_entry(json_string_value(item), &r) < 0)
+			return bx_err(err, -EINVAL, "config: allow_net[%zu] is malformed", i);
+		cfg->allow_net[i] = strdup(json_string_value(item));
+		cfg->n_allow_net = i + 1;
+		if (!cfg->allow_net[i])
+			return bx_err(err, -ENOMEM, "config: out of memory");
+	}
+	return 0;
+}
+
 int bx_shim_config_parse_netvol(json_t *root, struct bx_shim_config *cfg, struct bx_error *err)
 {
 	json_t *v;
 	int rc;
+
+	if ((v = json_object_get(root, "allow_net")) && (rc = parse_allow_net(v, cfg, err)) < 0)
+		return rc;
 
 	if ((v = json_object_get(root, "ports")) && (rc = parse_ports(v, cfg, err)) < 0)
 		return rc;
@@ -141,6 +171,13 @@ int bx_shim_config_netvol_json(const struct bx_shim_config *cfg, json_t *root)
 		}
 		bad |= json_object_set_new(root, "volumes", a);
 	}
+	if (cfg->n_allow_net) {
+		json_t *a = json_array();
+		bad |= !a;
+		for (size_t i = 0; a && i < cfg->n_allow_net; i++)
+			bad |= json_array_append_new(a, json_string(cfg->allow_net[i]));
+		bad |= json_object_set_new(root, "allow_net", a);
+	}
 	return bad;
 }
 
@@ -154,6 +191,11 @@ void bx_shim_config_free_netvol(struct bx_shim_config *cfg)
 		free(cfg->volumes[i].guest);
 	}
 	free(cfg->volumes);
+	for (size_t i = 0; cfg->allow_net && i < cfg->n_allow_net; i++)
+		free(cfg->allow_net[i]);
+	free(cfg->allow_net);
+	cfg->allow_net = NULL;
+	cfg->n_allow_net = 0;
 	cfg->ports = NULL;
 	cfg->volumes = NULL;
 	cfg->n_ports = cfg->n_volumes = 0;

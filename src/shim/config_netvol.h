@@ -2,6 +2,7 @@
  *   "ports":   [{"host_ip": "127.0.0.1", "host_port": 8080, "guest_port": 80,
  *                "proto": "tcp"|"udp"}, ...]
  *   "volumes": [{"host": "/abs", "guest": "/abs", "read_only": false}, ...]
+ *   "allow_net": ["example.com", "*.pypi.org", "10.0.0.0/8", ...]
  * Both optional (absent = none). Kept apart from config.c. */
 #ifndef BOXLITE_SHIM_CONFIG_NETVOL_H
 #define BOXLITE_SHIM_CONFIG_NETVOL_H

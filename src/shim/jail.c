@@ -269,6 +269,14 @@ static int plan_build(const struct bx_shim_config *cfg, struct plan *p, struct b
 		return rc;
 	if (cfg->accel == BX_ACCEL_KVM && (rc = plan_add(p, "/dev/kvm", BIND_DEV, 0, err)) < 0)
 		return rc;
+	/* --allow-net: the shim resolves permitted names (egress.c). */
+	if (cfg->n_allow_net) {
+		static const char *const resolver[] = { "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf",
+							"/etc/gai.conf", "/etc/host.conf" };
+		for (size_t i = 0; i < sizeof(resolver) / sizeof(resolver[0]); i++)
+			if ((rc = plan_add(p, resolver[i], BIND_RO, 1, err)) < 0)
+				return rc;
+	}
 	/* Volumes: QEMU's 9p backend serves them from inside the jail. */
 	for (size_t i = 0; i < cfg->n_volumes; i++) {
 		size_t n = p->n;
@@ -685,6 +693,11 @@ int bx_jail_enter(const struct bx_shim_config *cfg, struct bx_error *err)
 		return bx_err_sys(err, -errno, "jail: no_new_privs");
 	if ((rc = bx_jail_seccomp(err)) < 0)
 		return rc;
+	/* Last: QEMU (our child, same uid) must not read our memory (secrets)
+	 * or take our fds with process_vm_readv / pidfd_getfd, which the egress
+	 * supervisor needs and the filter therefore allows. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return bx_err_sys(err, -errno, "jail: non-dumpable");
 	bx_info("stage jail: uid %u, %zu paths, %s (%.1f ms)", (unsigned)uid, p->n_done,
 		cfg->network ? "host network via QEMU user-mode" : "no network namespace interfaces",
 		(now_ns() - t0) / 1e6);

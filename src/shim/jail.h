@@ -30,7 +30,7 @@ int bx_jail_enter(const struct bx_shim_config *cfg, struct bx_error *err);
 int bx_jail_idmap_userns(uid_t owner_uid, gid_t owner_gid, uid_t box_uid, gid_t box_gid);
 int bx_jail_bind_idmapped(const char *src, const char *tgt, int userns, struct bx_error *err);
 
-/* jail_seccomp.c: the deny-list filter (kills on dangerous syscalls). */
+/* jail_seccomp.c: the seccomp wall, an allow-list (kills on anything else). */
 int bx_jail_seccomp(struct bx_error *err);
 
 /* jail_cgroup.c: creates boxlite/<id>.<shim pid> (v2 if delegated, else v1 memory, cpu,

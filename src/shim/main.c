@@ -22,6 +22,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "jail.h"
+#include "egress.h"
 #include "shim.h"
 
 static int write_pid_file(struct bx_error *err)
@@ -141,13 +142,13 @@ static int poll_timeout(const struct shim *s)
 
 static void run(struct shim *s)
 {
-	enum { FIXED = 5 };
+	enum { FIXED = 7 }; /* signals, watchdog, listen, agent, QEMU stderr, egress x2 */
 	int max = FIXED + mux_max_clients();
 	struct pollfd pfd[max];
 	struct client *owner[max];
 
 	for (;;) {
-		int n = 0, i_wd = -1, i_listen = -1, i_agent = -1, i_err = -1, first_client, rc;
+		int n = 0, i_wd = -1, i_listen = -1, i_agent = -1, i_err = -1, i_ntf = -1, i_dns = -1, first_client, rc;
 
 		if (s->done && (mux_flushed(s) || mono_ns() >= s->flush_deadline))
 			break;
@@ -169,6 +170,14 @@ static void run(struct shim *s)
 			i_err = n;
 			pfd[n++] = (struct pollfd){ .fd = s->qemu_err_fd, .events = POLLIN };
 		}
+		if (egress_notify_fd() >= 0) { /* --allow-net: QEMU's connects (egress.c) */
+			i_ntf = n;
+			pfd[n++] = (struct pollfd){ .fd = egress_notify_fd(), .events = POLLIN };
+		}
+		if (egress_dns_fd() >= 0) { /* --allow-net: DNS answers (egress.c) */
+			i_dns = n;
+			pfd[n++] = (struct pollfd){ .fd = egress_dns_fd(), .events = POLLIN };
+		}
 		first_client = n;
 		n += mux_pollfds(s, pfd + n, owner + n, max - n);
 
@@ -187,6 +196,10 @@ static void run(struct shim *s)
 				vm_stderr_io(s);
 			if (i_agent >= 0 && pfd[i_agent].revents && s->agent_fd >= 0)
 				vm_agent_io(s, pfd[i_agent].revents);
+			if (i_ntf >= 0 && pfd[i_ntf].revents)
+				egress_notify_io();
+			if (i_dns >= 0 && pfd[i_dns].revents)
+				egress_dns_io(s);
 			if (i_listen >= 0 && pfd[i_listen].revents)
 				mux_accept(s);
 			for (int i = first_client; i < n; i++)

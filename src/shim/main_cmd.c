@@ -119,7 +119,7 @@ static void main_ended(struct shim *s, int code, const char *reason, const struc
 	}
 	write_exit_file("stopped", code, reason);
 	mux_to_attached(s, h->type, 0, s->main_end, s->main_end_len);
-	shim_stop(s, &stop_graceful, "main command ended (%s)", reason);
+	shim_stop(s, s->cfg.discard ? &stop_discard : &stop_graceful, "main command ended (%s)", reason);
 }
 
 int main_cmd_from_agent(struct shim *s, const struct bxp_header *h, const uint8_t *p)

@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "egress.h"
 #include "log.h"
 #include "shim.h"
 
@@ -352,6 +353,16 @@ static int control_frame(struct shim *s, struct client *c, const struct bxp_head
 		bx_info("client %u: QMP %s%s%s", c->id, cmd, err.code ? ": " : "", err.msg);
 		return 0;
 	}
+	case BXP_PORT_ADD:
+	case BXP_PORT_REMOVE: {
+		struct bx_error err = { 0 };
+
+		if (shim_port_forward(s, h->type, p, h->len, &err) < 0)
+			client_send_error(s, c, 0, -err.code, err.msg);
+		else
+			client_send(s, c, 0, h->type, 0, NULL, 0);
+		return 0;
+	}
 	default:
 		return -EPROTO;
 	}
@@ -667,6 +678,8 @@ int mux_from_agent(struct shim *s, const struct bxp_header *h, const uint8_t *p)
 	if (h->chan == 0) {
 		if (h->type == BXP_PONG)
 			return pong_from_agent(s, p, h->len);
+		if (h->type == BXP_RESOLVE) /* the agent's DNS proxy (egress.c) */
+			return egress_resolve(s, p, h->len);
 		if (h->type == BXP_ERROR) {
 			char msg[512] = "";
 			struct bxp_reader r;

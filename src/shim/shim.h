@@ -48,6 +48,7 @@ extern const struct stop_budget stop_watchdog; /* parent died: ~5 s in all */
 extern const struct stop_budget stop_signal;   /* SIGTERM: inside the library's 2 s */
 extern const struct stop_budget stop_failure;  /* boot or protocol failure */
 extern const struct stop_budget stop_agent_lost; /* QEMU closed the agent channel */
+extern const struct stop_budget stop_discard;  /* main command ended, disk discarded: kill */
 
 struct client;
 struct chan;
@@ -179,6 +180,13 @@ void backstop_disarm(void);
 int qmp_quit(const char *path, unsigned timeout_ms, struct bx_error *err);
 /* Runs one argument-less QMP command ("stop", "cont"). */
 int qmp_command(const char *path, const char *cmd, unsigned timeout_ms, struct bx_error *err);
+/* Runs one HMP command line; *out (malloc'd) gets its output ("" when it
+ * printed nothing: HMP reports failures only as text). */
+int qmp_hmp(const char *path, const char *command_line, char **out, unsigned timeout_ms, struct bx_error *err);
+
+/* ports.c: applies a client's PORT_ADD/PORT_REMOVE to the running VM.
+ * -EADDRINUSE, -ENOENT (not published), -EINVAL, -ENETDOWN (no network). */
+int shim_port_forward(const struct shim *s, uint16_t type, const uint8_t *p, size_t len, struct bx_error *err);
 
 /* main_cmd.c: the main command, session 0 of the box (shim_config.h). */
 void main_cmd_init(struct shim *s);

@@ -36,9 +36,16 @@ struct bx_shim_config {
 	size_t n_ports;
 	struct bx_vm_volume *volumes;
 	size_t n_volumes;
+	/* Optional "allow_net": ["HOST", "*.DOMAIN", "IP", "CIDR", ...]: the
+	 * egress allow-list (egress_policy.h); none = no policy (everything). */
+	char **allow_net;
+	size_t n_allow_net;
 	size_t n_env;
 	unsigned ready_timeout_ms;
 	enum bx_security security; /* optional "security": "jail" (default) | "development" */
+	int discard;             /* optional "discard": the disk is thrown away when the box
+				  * stops (run --rm): when the main command ends, QEMU is
+				  * killed at once instead of a graceful guest shutdown */
 	/* Optional "main": {"argv": [...], "cwd": "/", "user": "u", "hold": false,
 	 * "close_stdin": false, "tty": false, "rows": 24, "cols": 80}:
 	 * the box's main command, started by the shim once the box is ready

@@ -3,6 +3,7 @@
  *   QMP    "quit" over QMP (QEMU flushes its disks and exits)
  *   TERM   SIGTERM to QEMU
  *   KILL   SIGKILL to QEMU
+ * A phase with no time in the budget is skipped.
  * Any phase ends early when QEMU exits (SIGCHLD, shim_on_qemu_exit). A
  * SIGALRM backstop (watchdog.c) kills QEMU and exits if the whole budget
  * runs out even so. */
@@ -23,6 +24,11 @@ const struct stop_budget stop_watchdog = { "watchdog", 3000, 1000, 500, 1 };
 const struct stop_budget stop_signal = { "signal", 1000, 400, 300, 1 };
 const struct stop_budget stop_failure = { "failure", 0, 500, 300, 0 };
 const struct stop_budget stop_agent_lost = { "agent lost", 0, 1000, 300, 0 };
+/* The box's disk is thrown away (run --rm) and its main command's status is
+ * in: nothing in the guest is worth a shutdown (volumes are 9p without a
+ * write-back cache: their writes are on the host already). Docker, too,
+ * kills what is left when a container's main process ends. */
+const struct stop_budget stop_discard = { "discard", 0, 0, 0, 1 };
 
 #define KILL_WAIT_MS 500u
 
@@ -71,6 +77,10 @@ static void enter_phase(struct shim *s, enum stop_phase ph)
 		enter_phase(s, STOP_QMP);
 		return;
 	case STOP_QMP:
+		if (s->budget->qmp_ms == 0) {
+			enter_phase(s, STOP_TERM);
+			return;
+		}
 		if (qmp_quit(QMP_SOCK, s->budget->qmp_ms, &err) < 0) {
 			bx_warn("stop: QMP quit failed: %s", err.msg);
 			enter_phase(s, STOP_TERM);
@@ -80,12 +90,19 @@ static void enter_phase(struct shim *s, enum stop_phase ph)
 		set_deadline(s, s->budget->qmp_ms);
 		return;
 	case STOP_TERM:
+		if (s->budget->term_ms == 0) {
+			enter_phase(s, STOP_KILL);
+			return;
+		}
 		bx_warn("stop: sending SIGTERM to QEMU (pid %d)", (int)s->qemu_pid);
 		kill(s->qemu_pid, SIGTERM);
 		set_deadline(s, s->budget->term_ms);
 		return;
 	case STOP_KILL:
-		bx_warn("stop: sending SIGKILL to QEMU (pid %d)", (int)s->qemu_pid);
+		if (s->budget == &stop_discard)
+			bx_info("stop: killing QEMU (pid %d): the disk is discarded", (int)s->qemu_pid);
+		else
+			bx_warn("stop: sending SIGKILL to QEMU (pid %d)", (int)s->qemu_pid);
 		kill(s->qemu_pid, SIGKILL);
 		set_deadline(s, KILL_WAIT_MS);
 		return;
@@ -171,6 +188,10 @@ static void describe_status(int status, char *buf, size_t cap)
 {
 	if (WIFEXITED(status))
 		snprintf(buf, cap, "exit status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		snprintf(buf, cap, "QEMU was killed by the seccomp filter: a syscall outside the jail's "
+			 "allow-list, or one QEMU's own -sandbox forbids; run with --security development "
+			 "to confirm, and report it with shim.stderr");
 	else if (WIFSIGNALED(status))
 		snprintf(buf, cap, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else
@@ -180,7 +201,7 @@ static void describe_status(int status, char *buf, size_t cap)
 void shim_on_qemu_exit(struct shim *s)
 {
 	const char *tail = vm_stderr_tail(s);
-	char how[96];
+	char how[256];
 
 	describe_status(s->qemu_status, how, sizeof(how));
 	if (s->failed) {

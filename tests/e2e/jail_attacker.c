@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -73,6 +74,22 @@ static long do_keyctl(void) { return syscall(SYS_keyctl, 0, 0, 0, 0, 0); }
 static long do_init_module(void) { return syscall(SYS_init_module, NULL, 0, ""); }
 static long do_perf(void) { return syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0); }
 static long do_clone_ns(void) { return syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, NULL, NULL, NULL, 0); }
+/* Outside the old deny-list, and not in the allow-list: */
+static long do_mknod_chr(void) { return mknod("evil-null", S_IFCHR | 0666, makedev(1, 3)); }
+static long do_setuid(void) { return setuid(0); }
+static long do_setgid(void) { return setgid(0); }
+static long do_personality(void) { return syscall(SYS_personality, 0x0400000 /* READ_IMPLIES_EXEC */); }
+static long do_socket_packet(void) { return socket(AF_PACKET, SOCK_RAW, 0); }
+static long do_socket_netlink_audit(void) { return socket(AF_NETLINK, SOCK_RAW, 9 /* NETLINK_AUDIT */); }
+static long do_prctl_securebits(void) { return syscall(SYS_prctl, 28 /* PR_SET_SECUREBITS */, 0, 0, 0, 0); }
+static long do_prlimit_parent(void) { return syscall(SYS_prlimit64, getppid(), RLIMIT_NOFILE, NULL, NULL); }
+static long do_tiocsti_high(void)
+{
+	char c = 'x';
+	/* ioctl's cmd is 32 bits: the high half must not hide TIOCSTI. */
+	return syscall(SYS_ioctl, 0, 0x100005412ul, &c);
+}
+static long do_mkfifo(void) { return mknod("ok-fifo", S_IFIFO | 0600, 0); }
 
 #ifdef __SANITIZE_ADDRESS__
 /* Sanitizer builds: LeakSanitizer stops the world with ptrace, which the
@@ -105,9 +122,6 @@ int main(int argc, char **argv)
 	report_open("write-engine-binary", argv[0], O_WRONLY);
 	report_open("create-in-root", "/evil", O_WRONLY | O_CREAT);
 	report_open("open-disk-device", "/dev/sda", O_RDONLY);
-	report("mknod-char-device", mknod("evil-null", S_IFCHR | 0666, makedev(1, 3)));
-	report("setuid-0", setuid(0));
-	report("setgid-0", setgid(0));
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	report("connect-host-loopback", fd < 0 ? -1 : connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
@@ -119,7 +133,19 @@ int main(int argc, char **argv)
 	in_child("init-module", do_init_module);
 	in_child("perf-event-open", do_perf);
 	in_child("clone-newns", do_clone_ns);
+	in_child("mknod-char-device", do_mknod_chr);
+	in_child("setuid-0", do_setuid);
+	in_child("setgid-0", do_setgid);
+	in_child("personality", do_personality);
+	in_child("socket-packet", do_socket_packet);
+	in_child("socket-netlink-audit", do_socket_netlink_audit);
+	in_child("prctl-securebits", do_prctl_securebits);
+	in_child("prlimit-parent", do_prlimit_parent);
+	in_child("ioctl-tiocsti-high-bits", do_tiocsti_high);
+	in_child("mkfifo", do_mkfifo); /* 9p needs it: allowed */
 	fprintf(out, "done\n");
 	fclose(out);
+	/* Last, as "QEMU" itself: the shim must say the filter killed it. */
+	syscall(SYS_syslog, 0, NULL, 0);
 	return 1;
 }

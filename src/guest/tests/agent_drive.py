@@ -254,7 +254,7 @@ def qemu_cmd(work, kernel, initrd, disk, append):
         '-nographic', '-no-reboot', '-serial', 'file:' + os.path.join(work, 'console.log'),
         '-kernel', kernel, '-initrd', initrd, '-append', append,
         '-chardev', 'socket,id=agent,path=' + os.path.join(work, 'agent.sock') + ',server=on,wait=off',
-        '-device', 'virtio-serial-device', '-device', 'virtserialport,chardev=agent,name=boxlite.agent',
+        '-device', 'virtio-serial-device,max_ports=2', '-device', 'virtserialport,chardev=agent,name=boxlite.agent',
         '-drive', 'id=root,file=' + disk + ',format=qcow2,if=none',
         '-device', 'virtio-blk-device,drive=root',
         '-fsdev', 'local,id=fs0,path=' + os.path.join(work, 'share') + ',security_model=none',

@@ -224,8 +224,35 @@ static void test_round_trip(void)
 	bx_shim_config_free(&a);
 }
 
+/* "allow_net" (config_netvol.c): entries checked, kept, serialized. */
+static void test_allow_net(void)
+{
+	struct bx_shim_config a, b;
+	struct bx_error err = { 0 };
+	char *json = with_field("ready_timeout_ms", "30000,\"allow_net\":[\"127.0.0.1\",\"*.pypi.org\",\"fd00::/8\"]");
+	char *out = NULL;
+
+	CHECK(parse(json, &a, &err) == 0);
+	CHECK(a.n_allow_net == 3 && !strcmp(a.allow_net[1], "*.pypi.org"));
+	CHECK(bx_shim_config_to_json(&a, &out, &err) == 0 && out && parse(out, &b, &err) == 0);
+	CHECK(b.n_allow_net == 3 && !strcmp(b.allow_net[2], "fd00::/8"));
+	bx_shim_config_free(&a);
+	bx_shim_config_free(&b);
+	free(out);
+	free(json);
+	json = with_field("ready_timeout_ms", "30000,\"allow_net\":[\"ok.com\",\"not ok\"]");
+	CHECK(parse(json, &a, &err) == -EINVAL && strstr(err.msg, "allow_net[1]"));
+	bx_shim_config_free(&a);
+	free(json);
+	json = with_field("ready_timeout_ms", "30000,\"allow_net\":\"1.2.3.4\"");
+	CHECK(parse(json, &a, &err) == -EINVAL);
+	bx_shim_config_free(&a);
+	free(json);
+}
+
 int main(void)
 {
+	test_allow_net();
 	test_good();
 	test_missing();
 	test_wrong_types();

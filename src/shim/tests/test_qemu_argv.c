@@ -20,7 +20,7 @@ static const char *const full[] = {
 	"-kernel", "/k/vmlinux", "-initrd", "/k/initramfs.cpio.gz",
 	"-append", "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable no_timer_check noreplace-smp noapictimer",
 	"-chardev", "socket,id=agent,path=agent.sock,server=on,wait=off",
-	"-device", "virtio-serial-device",
+	"-device", "virtio-serial-device,max_ports=2",
 	"-device", "virtserialport,chardev=agent,name=boxlite.agent",
 	"-drive", "id=root,file=disk.qcow2,format=qcow2,if=none",
 	"-device", "virtio-blk-device,drive=root",

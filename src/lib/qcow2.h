@@ -1,0 +1,21 @@
+/* A native writer of fresh qcow2 overlays (docs/interop/qcow2.txt in QEMU):
+ * no qemu-img process on the box-creation path. */
+#ifndef BOXLITE_QCOW2_H
+#define BOXLITE_QCOW2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define BX_QCOW2_CLUSTER_BITS 16u            /* 64 KiB, qemu-img's default */
+#define BX_QCOW2_MAX_SIZE (1ull << 50)        /* 1 PiB: far below the format's limit */
+#define BX_QCOW2_BACKING_NAME_MAX 1023u       /* the spec's limit */
+
+/* Creates path (O_EXCL, mode 0644 & umask) as an empty qcow2 v3 image of
+ * size bytes (rounded up to 512) over backing, a file of format backing_fmt
+ * ("raw", "qcow2"), named as given. The file is synced before returning. */
+int bx_qcow2_create_overlay(const char *path, const char *backing, const char *backing_fmt, uint64_t size,
+			    struct bx_error *err);
+
+#endif
