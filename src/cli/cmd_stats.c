@@ -116,6 +116,33 @@ static void print(const struct sample *prev, size_t n_prev, const struct sample 
 	fflush(stdout);
 }
 
+/* Every named box must exist and run: say which does not, and why. */
+static int check_named(boxlite_runtime *rt, int n_names, char **names)
+{
+	int bad = 0;
+
+	for (int k = 0; k < n_names; k++) {
+		boxlite_box_info info = { .struct_size = sizeof(info) };
+		boxlite_error *err = NULL;
+		boxlite_box *box = NULL;
+
+		if (cli_get_box(rt, names[k], &box) < 0) {
+			bad = 1;
+			continue;
+		}
+		if (boxlite_box_info_get(box, &info, &err) < 0) {
+			cli_report(err);
+			bad = 1;
+		} else if (info.state != BOXLITE_BOX_RUNNING && info.state != BOXLITE_BOX_PAUSED) {
+			fprintf(stderr, "boxlite: box %s is %s: stats are for running boxes\n", info.id,
+				boxlite_box_state_name(info.state));
+			bad = 1;
+		}
+		boxlite_box_free(box);
+	}
+	return bad ? -1 : 0;
+}
+
 int cmd_stats(const struct cli_globals *g, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -141,6 +168,10 @@ int cmd_stats(const struct cli_globals *g, int argc, char **argv)
 	}
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
+	if (check_named(rt, argc - optind, argv + optind) < 0) {
+		boxlite_runtime_close(rt);
+		return CLI_EXIT_RUNTIME;
+	}
 	if (!(prev = collect(rt, argc - optind, argv + optind, &n_prev))) {
 		boxlite_runtime_close(rt);
 		return CLI_EXIT_RUNTIME;

@@ -261,7 +261,7 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 	box->security = o->security;
 	rc = bx_netvol_copy(&box->nv, &o->nv);
 	if (rc == 0)
-		rc = bx_netvol_prepare(&box->nv, err);
+		rc = bx_netvol_prepare(&box->nv, rt->home, err);
 	else
 		rc = bx_err(err, rc, "out of memory");
 	if (rc < 0)

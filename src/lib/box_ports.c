@@ -96,7 +96,7 @@ static int port_add(boxlite_box *box, const char *host_ip, uint32_t host_port, u
 		goto out;
 	}
 	/* Port 0 becomes a free port; a given one must be free now. */
-	if ((rc = bx_netvol_prepare(&one, err)) < 0 || (rc = bx_netvol_check(&one, err)) < 0)
+	if ((rc = bx_netvol_prepare(&one, box->rt->home, err)) < 0 || (rc = bx_netvol_check(&one, err)) < 0)
 		goto out;
 	if (live(box) && (rc = send_to_shim(box, BXP_PORT_ADD, p, err)) < 0)
 		goto out;

@@ -182,8 +182,22 @@ static int port_error(const struct bx_vm_port *p, unsigned port, int rc, struct 
 	return bx_err_sys(err, rc, "publishing %s:%u/%s", p->host_ip, port, p->udp ? "udp" : "tcp");
 }
 
-int bx_netvol_prepare(struct bx_netvol *nv, struct bx_error *err)
+/* 1 when one of a, b is b, a or inside it. */
+static int nested(const char *a, const char *b)
 {
+	size_t na = strlen(a), nb = strlen(b), n = na < nb ? na : nb;
+
+	if (strncmp(a, b, n))
+		return 0;
+	return na == nb || (na < nb ? b[n] == '/' || n == 1 : a[n] == '/' || n == 1);
+}
+
+int bx_netvol_prepare(struct bx_netvol *nv, const char *home, struct bx_error *err)
+{
+	char real_home[PATH_MAX];
+
+	if (!realpath(home, real_home))
+		return bx_err_sys(err, -errno, "boxlite home %s", home);
 	for (size_t i = 0; i < nv->n_vols; i++) {
 		char real[PATH_MAX], *dup;
 
@@ -193,6 +207,13 @@ int bx_netvol_prepare(struct bx_netvol *nv, struct bx_error *err)
 					      nv->vols[i].host);
 			return bx_err_sys(err, -errno, "volume %s", nv->vols[i].host);
 		}
+		/* The home holds every box's disk and the database (secrets). */
+		if (nested(real, real_home))
+			return bx_err(err, -EINVAL,
+				      "volume %s: %s boxlite's home %s (its database and every box's disks); "
+				      "mount another directory, or use another --home",
+				      nv->vols[i].host, strlen(real) <= strlen(real_home) ? "contains" : "is inside",
+				      real_home);
 		if (!(dup = strdup(real)))
 			return bx_err(err, -ENOMEM, "out of memory");
 		free(nv->vols[i].host);

@@ -72,6 +72,9 @@ shim=$("$B" inspect res | python3 -c "import json,sys; print(json.load(sys.stdin
 kill -9 "$shim"
 for i in $(seq 50); do [ "$(state_of res)" = failed ] && break; sleep 0.1; done
 expect_eq "killed shim: failed" "$(state_of res)" "failed"
+out=$("$B" stats --no-stream res 2>&1); rc=$?
+expect_eq "stats of a failed box exits 125" "$rc" "125"
+expect_contains "stats of a failed box says why" "$out" "is failed: stats are for running boxes"
 expect_no_leftovers "after the shim was killed"
 "$B" rm res >/dev/null
 

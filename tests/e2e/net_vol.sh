@@ -98,6 +98,11 @@ expect_contains "port in use message" "$out" "127.0.0.1:$pport/tcp is already in
 out=$("$BOXLITE" run --rm -v "$T_HOME/nosuchdir:/x" localhost/busybox:latest true 2>&1); rc=$?
 expect_eq "missing volume exits 125" "$rc" "125"
 expect_contains "missing volume message" "$out" "host path does not exist"
+out=$("$BOXLITE" run --rm -v "$T_HOME:/x" localhost/busybox:latest true 2>&1); rc=$?
+expect_eq "volume holding the home exits 125" "$rc" "125"
+expect_contains "volume holding the home message" "$out" "contains boxlite's home"
+out=$("$BOXLITE" run --rm -v "$BOXLITE_HOME/boxes:/x" localhost/busybox:latest true 2>&1); rc=$?
+expect_contains "volume inside the home refused" "$out" "is inside boxlite's home"
 out=$("$BOXLITE" run --rm -p 80 localhost/busybox:latest true 2>&1); rc=$?
 expect_contains "bad -p message" "$out" "-p wants"
 out=$("$BOXLITE" run --rm -v "$T_HOME/vol:relative" localhost/busybox:latest true 2>&1); rc=$?
