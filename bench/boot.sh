@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # bench/boot: how close `boxlite run` comes to the floor.
 #   A: median wall time of `boxlite run --rm localhost/busybox:latest true`
+#      booting cold (BOXLITE_WARM_START=0)
+#   W: the same, as boxlite runs by default: the box clones a template VM
+#      (docs/architecture.md, "Warm start"; the template is made before timing)
 #   B: median wall time of raw qemu-system-x86_64 booting the same kernel to a
 #      trivial static init that reboots at once (the floor), same accelerator
-# Prints both and the ratio A/B. Usage: bench/boot.sh [N] (default 10).
+# Prints all three and the ratios A/B and W/B. Usage: bench/boot.sh [N] (default 10).
 # Then, outside the comparison, the median stage breakdown of N more runs
 # with --timings (BOOT_BREAKDOWN=0 skips it).
 set -euo pipefail
@@ -45,54 +48,64 @@ raw_once() {
 	echo "$t1 - $t0" | bc -l
 }
 
-run_once() {
+run_once() {   # run_once [WARM]: WARM=1 clones the template
 	local t0 t1
 	t0=$(now)
-	"$BUILD/bin/boxlite" run --rm localhost/busybox:latest true >/dev/null
+	BOXLITE_WARM_START=${1:-0} "$BUILD/bin/boxlite" run --rm localhost/busybox:latest true >/dev/null
 	t1=$(now)
 	echo "$t1 - $t0" | bc -l
 }
 
-# Warm-up: imports the image into the fresh home and fills the page cache.
+# Warm-up: imports the image into the fresh home, makes the warm-start
+# template and fills the page cache.
 run_once >/dev/null
+run_once 1 >/dev/null
+run_once 1 >/dev/null
 raw_once >/dev/null
 
-: > "$WORK/raw"; : > "$WORK/run"
-for i in $(seq "$N"); do   # interleaved so both see the same machine state
+: > "$WORK/raw"; : > "$WORK/run"; : > "$WORK/warm"
+for i in $(seq "$N"); do   # interleaved so all see the same machine state
 	raw_once >> "$WORK/raw"
 	run_once >> "$WORK/run"
+	run_once 1 >> "$WORK/warm"
 done
 raw=$(median < "$WORK/raw")
 run=$(median < "$WORK/run")
+warm=$(median < "$WORK/warm")
 printf 'bench/boot (%s, N=%d)\n' "$accel" "$N"
-printf '  boxlite run --rm busybox true   median %.3f s\n' "$run"
-printf '  raw qemu to trivial init        median %.3f s\n' "$raw"
-printf '  ratio                           %.2f\n' "$(echo "$run / $raw" | bc -l)"
+printf '  boxlite run --rm busybox true   median %.3f s   ratio %.2f\n' "$run" "$(echo "$run / $raw" | bc -l)"
+printf '  the same, warm start            median %.3f s   ratio %.2f\n' "$warm" "$(echo "$warm / $raw" | bc -l)"
+printf '  raw qemu to trivial init        median %.3f s   (the floor)\n' "$raw"
 
 # Where the time goes: `run --timings` (ms since the shim's spawn; guest
-# uptimes in the second column), median of each stage over N runs.
+# uptimes in the second column), median of each stage over N runs, cold
+# then warm (a clone's guest uptimes continue its template's).
 [ "${BOOT_BREAKDOWN:-1}" = 0 ] && exit 0
-: > "$WORK/timings"
-for i in $(seq "$N"); do
-	"$BUILD/bin/boxlite" run --rm --timings localhost/busybox:latest true 2>>"$WORK/timings" >/dev/null
-done
-printf 'breakdown (median of %d runs with --timings; ms since the shim spawn)\n' "$N"
-# stage LABEL PATTERN FIELD: the median of field FIELD of the lines starting with PATTERN
-# (extra characters "(),"  stripped first).
-stage() {
-	local m
-	m=$(sed -n "s/^  $2//p" "$WORK/timings" | tr -d '(),' | awk -v f="$3" '{print $f}' | median)
-	printf '  %-30s %8.1f\n' "$1" "$m"
+breakdown() {   # breakdown WARM LABEL
+	: > "$WORK/timings"
+	for i in $(seq "$N"); do
+		BOXLITE_WARM_START=$1 "$BUILD/bin/boxlite" run --rm --timings localhost/busybox:latest true 2>>"$WORK/timings" >/dev/null
+	done
+	printf 'breakdown, %s (median of %d runs with --timings; ms since the shim spawn)\n' "$2" "$N"
+	# stage LABEL PATTERN FIELD: the median of field FIELD of the lines starting with PATTERN
+	# (extra characters "(),"  stripped first).
+	stage() {
+		local m
+		m=$(sed -n "s/^  $2//p" "$WORK/timings" | tr -d '(),' | awk -v f="$3" '{print $f}' | median)
+		printf '  %-30s %8.1f\n' "$1" "$m"
+	}
+	stage "run begins" "run begins" 1
+	stage "runtime open" "run begins" 4
+	stage "box created" "run begins" 7
+	stage "qemu start" "qemu start" 1
+	stage "agent hello" "agent hello" 1
+	stage "  guest uptime: agent start" "agent hello" 7
+	stage "  guest uptime: hello" "agent hello" 10
+	stage "ready (root mounted)" "ready" 1
+	stage "  guest uptime: root mounted" "ready" 7
+	stage "exec running" "exec running" 1
+	stage "exit status in" "exit" 1
+	stage "stopped + removed" "stopped + rm" 1
 }
-stage "run begins" "run begins" 1
-stage "runtime open" "run begins" 4
-stage "box created" "run begins" 7
-stage "qemu start" "qemu start" 1
-stage "agent hello" "agent hello" 1
-stage "  guest uptime: agent start" "agent hello" 7
-stage "  guest uptime: hello" "agent hello" 10
-stage "ready (root mounted)" "ready" 1
-stage "  guest uptime: root mounted" "ready" 7
-stage "exec running" "exec running" 1
-stage "exit status in" "exit" 1
-stage "stopped + removed" "stopped + rm" 1
+breakdown 0 cold
+breakdown 1 "warm start"

@@ -31,6 +31,11 @@ const char *bx_accel_name(enum bx_accel a)
  * (the shim blocks everything it reads from a signalfd), and no fd but 0-2. */
 int bx_engine_spawn(char **argv, int stderr_fd, pid_t *pid, struct bx_error *err)
 {
+	return bx_engine_spawn_fd(argv, stderr_fd, -1, pid, err);
+}
+
+int bx_engine_spawn_fd(char **argv, int stderr_fd, int keep_fd, pid_t *pid, struct bx_error *err)
+{
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
@@ -39,6 +44,8 @@ int bx_engine_spawn(char **argv, int stderr_fd, pid_t *pid, struct bx_error *err
 
 	if (!argv || !argv[0])
 		return bx_err(err, -EINVAL, "engine spawn: empty argv");
+	if (keep_fd >= 0 && keep_fd <= 3)
+		return bx_err(err, -EINVAL, "engine spawn: fd to keep must be above 3");
 	/* dup2 onto fd 2 below would clobber a source that sits in 0..1. */
 	if (stderr_fd >= 0 && stderr_fd < 3) {
 		err_copy = fcntl(stderr_fd, F_DUPFD_CLOEXEC, 3);
@@ -61,8 +68,11 @@ int bx_engine_spawn(char **argv, int stderr_fd, pid_t *pid, struct bx_error *err
 		posix_spawn_file_actions_adddup2(&fa, stderr_fd, 2);
 	else
 		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* dup2 clears close-on-exec on fd 3 (keep_fd must not be 0..3). */
+	if (keep_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, keep_fd, 3);
 	/* Belt and braces for fds a caller forgot to mark close-on-exec. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawn_file_actions_addclosefrom_np(&fa, keep_fd >= 0 ? 4 : 3);
 
 	rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);

@@ -47,6 +47,10 @@ struct bx_vm_spec {
 	const char *console_log;/* serial console file, may be NULL (discard) */
 	const char *mem_path;   /* guest RAM file (memory-backend-file), NULL: anonymous */
 	int sandbox;            /* 1: QEMU's own seccomp sandbox (-sandbox on,...=deny) */
+	/* Warm start (docs/architecture.md, "Warm start"): instead of booting,
+	 * load a template's migration stream from this fd (inherited by QEMU,
+	 * see bx_engine_spawn_fd) and stay paused (-S) until QMP "cont". 0: boot. */
+	int incoming_fd;
 	/* Published ports (only with network) and volumes. Volumes are the only
 	 * devices that vary per box; they come last, after the fixed set. */
 	const struct bx_vm_port *ports;
@@ -69,10 +73,15 @@ const char *bx_accel_name(enum bx_accel a);
 /* Spawns the engine with the given argv; stdin /dev/null, stdout /dev/null,
  * stderr to stderr_fd (or /dev/null when -1). Returns 0 and *pid. */
 int bx_engine_spawn(char **argv, int stderr_fd, pid_t *pid, struct bx_error *err);
-/* The same, but hook(arg) runs in the child after fork, with fds 0-2 set
+/* The same, and keep_fd (>= 0) is also inherited, as fd 3 of the child
+ * (for spec.incoming_fd = 3). */
+int bx_engine_spawn_fd(char **argv, int stderr_fd, int keep_fd, pid_t *pid, struct bx_error *err);
+/* The same as bx_engine_spawn, but hook(arg) runs in the child after fork, with fds 0-2 set
  * up and the caller's other fds still open, just before they are closed
  * and argv executed; a negative return makes the child _exit(126) instead.
- * Uses fork (not vfork): call it only while the process has one thread. */
+ * Uses fork (not vfork), which copies the caller's page tables; the child
+ * calls only async-signal-safe functions (hook must too), so a process with
+ * other threads may call it. */
 int bx_engine_spawn_hook(char **argv, int stderr_fd, int (*hook)(void *arg), void *arg, pid_t *pid,
 			 struct bx_error *err);
 

@@ -111,6 +111,8 @@ static int check_spec(const struct bx_vm_spec *s, struct bx_error *err)
 	for (size_t i = 0; i < s->n_volumes; i++)
 		if (!s->volumes[i].host || s->volumes[i].host[0] != '/')
 			return bx_err(err, -EINVAL, "VM spec: volume host path must be absolute");
+	if (s->incoming_fd < 0 || (s->incoming_fd > 0 && s->incoming_fd < 3))
+		return bx_err(err, -EINVAL, "VM spec: incoming fd %d is a standard stream", s->incoming_fd);
 	if (s->accel != BX_ACCEL_TCG && s->accel != BX_ACCEL_KVM)
 		return bx_err(err, -EINVAL, "VM spec: unknown accelerator %d", (int)s->accel);
 	return 0;
@@ -245,6 +247,12 @@ static int qemu_microvm_build_argv(const struct bx_vm_spec *s, char ***argv_out,
 		free(e);
 		push(&b, "-device");
 		pushf(&b, "virtio-9p-device,fsdev=fs%zu,mount_tag=vol%zu", i, i);
+	}
+
+	if (s->incoming_fd > 0) {
+		push(&b, "-S");
+		push(&b, "-incoming");
+		pushf(&b, "fd:%d", s->incoming_fd);
 	}
 
 	if (s->qmp_sock) {

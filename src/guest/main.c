@@ -35,6 +35,10 @@
 #include <unistd.h>
 
 #define RECONNECT_POLL_MS 10
+/* Until SETUP the agent wakes up this often, idle or not: a guest saved as a
+ * warm-start template with no timer pending did not answer once restored
+ * (ENVIRONMENT.md, "Memory snapshots under TCG"). */
+#define SETUP_WAIT_POLL_MS 50
 #define SHUTDOWN_GRACE_MS 1000
 #define SHUTDOWN_FLUSH_MS 300
 
@@ -447,6 +451,8 @@ static int poll_timeout(int64_t now, int64_t next)
 
 	if (g_conn == CONN_DOWN)
 		t = RECONNECT_POLL_MS;
+	else if (!g_root_ready)
+		t = SETUP_WAIT_POLL_MS;
 	else if (g_sigfd < 0)
 		t = 100;
 	if (next >= 0 && (t < 0 || next - now < t))

@@ -105,6 +105,35 @@ static void root_read_ahead(const char *dev)
 	close(fd);
 }
 
+/* Warm start: the template's kernel probed a placeholder disk, and the host
+ * resized the device to the real disk just before resuming the clone. Drop
+ * what the page cache holds of the device (the placeholder's sectors read at
+ * probe), then wait until the guest has taken the new capacity in (virtio's
+ * config-change work) before mounting: ext4 refuses a device smaller than
+ * the filesystem. A cold boot passes straight through. */
+static void root_settle(const char *dev)
+{
+	uint8_t sb[EXT4SB_SIZE];
+	uint64_t bytes = 0, fs_blocks = 0;
+	uint32_t bsize = 0;
+	int64_t deadline = mono_ms() + 2000;
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (ioctl(fd, BLKFLSBUF, 0) < 0)
+		glog("BLKFLSBUF %s: %s", dev, strerror(errno));
+	if (pread(fd, sb, sizeof(sb), EXT4SB_OFFSET) == (ssize_t)sizeof(sb) &&
+	    ext4sb_parse(sb, sizeof(sb), &fs_blocks, &bsize) == 0) {
+		while (ioctl(fd, BLKGETSIZE64, &bytes) == 0 && bytes / bsize < fs_blocks &&
+		       mono_ms() < deadline)
+			sleep_ms(1);
+		if (bytes / bsize < fs_blocks)
+			glog("%s: %llu bytes, smaller than its filesystem", dev, (unsigned long long)bytes);
+	}
+	close(fd);
+}
+
 /* The virtio-blk node may lag a few ms behind a hot (re)plug: retry the
  * "no such device" errors briefly, fail fast on anything else. */
 static int mount_root(const char *dev, const char *fstype)
@@ -211,6 +240,7 @@ int switch_to_root(const char *dev, const char *fstype, char *err, size_t errcap
 	int rc;
 
 	root_read_ahead(dev);
+	root_settle(dev);
 	rc = mount_root(dev, fstype);
 	if (rc < 0) {
 		snprintf(err, errcap, "mount %s (%s) on %s: %s", dev, fstype, NEW_ROOT, strerror(-rc));

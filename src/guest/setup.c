@@ -18,6 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef RNDRESEEDCRNG
+#define RNDRESEEDCRNG _IO('R', 0x07)
+#endif
 #ifndef RNDADDENTROPY
 #define RNDADDENTROPY _IOW('R', 0x03, int[2])
 #endif
@@ -148,6 +151,11 @@ static void seed_rng(const uint8_t *seed, size_t len)
 		if (write(fd, seed, len) < 0)
 			glog("seed /dev/urandom: %s", strerror(errno));
 	}
+	/* Credited entropy alone reseeds the CRNG only on its schedule (up to
+	 * a minute): a warm-started clone would go on with its template's
+	 * key until then. Reseed now, from the pool that holds the seed. */
+	if (ioctl(fd, RNDRESEEDCRNG) < 0 && errno != ENODATA)
+		glog("reseed the CRNG: %s", strerror(errno));
 	memset(&info, 0, sizeof(info));
 	close(fd);
 }

@@ -27,6 +27,7 @@
 #include "shim_config.h"
 #include "shim_spawn.h"
 #include "strv.h"
+#include "template.h"
 
 #define STOP_GRACE_MS 2000
 #define DEFAULT_STOP_TIMEOUT_MS 10000
@@ -424,13 +425,16 @@ static int spawn_detached(boxlite_box *box, const char *json, struct bx_error *e
 	return 0;
 }
 
-static int spawn_shim(boxlite_box *box, int hold, struct bx_error *err)
+/* warm: may the box clone a template; *tpl_used (PATH_MAX) gets the
+ * template's state path when it was given to the shim, else "". */
+static int spawn_shim(boxlite_box *box, int hold, int warm, char *tpl_used, struct bx_error *err)
 {
 	boxlite_runtime *rt = box->rt;
 	struct bx_shim_config cfg = { 0 };
 	_cleanup_free_ char *json = NULL;
 	int rc;
 
+	tpl_used[0] = '\0';
 	cfg.version = BX_SHIM_CONFIG_VERSION;
 	cfg.box_id = box->id;
 	cfg.box_dir = box->dir;
@@ -451,6 +455,19 @@ static int spawn_shim(boxlite_box *box, int hold, struct bx_error *err)
 	cfg.n_allow_net = box->network ? box->nv.n_allow : 0;
 	if ((rc = bx_netvol_check(&box->nv, err)) < 0)
 		return rc;
+	/* Warm start (the default; BOXLITE_WARM_START=0 turns it off): clone
+	 * a booted template instead of booting. Volumes change the device set,
+	 * an allow-list the way QEMU runs:
+	 * those boxes boot cold, and so does any box whose template cannot be
+	 * made (the shim also boots cold when loading it fails). */
+	if (warm && bx_template_enabled() && cfg.n_volumes == 0 && cfg.n_allow_net == 0) {
+		struct bx_error terr = { 0 };
+
+		if (bx_template_get(rt, box->cpus, box->memory_mib, box->network, tpl_used, PATH_MAX, &terr) == 0)
+			cfg.template_state = tpl_used;
+		else
+			tpl_used[0] = '\0';
+	}
 	cfg.security = box->security == BOXLITE_SECURITY_DEVELOPMENT ? BX_SECURITY_DEVELOPMENT : BX_SECURITY_JAIL;
 	/* Removed as soon as it stops, by this process: no graceful shutdown
 	 * for a disk about to be deleted. */
@@ -503,10 +520,41 @@ static void kill_shim(boxlite_box *box)
 	box->shim_pid = 0;
 }
 
+/* Did the shim say that cloning the template failed (shim.stderr)? */
+static int warm_failed(boxlite_box *box)
+{
+	char path[PATH_MAX + 16], buf[16384];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/shim.stderr", box->dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strstr(buf, BX_WARM_FAILED) != NULL;
+}
+
+static int spawn_and_wait(boxlite_box *box, int hold, int warm, char *tpl, struct bx_conn **c,
+			  struct bx_error *err)
+{
+	struct bx_box_record *r = box->rec;
+	int rc = spawn_shim(box, hold, warm, tpl, err);
+
+	if (rc == 0) {
+		r->shim_pid = box->shim_pid;
+		bx_proc_starttime(box->shim_pid, &r->shim_starttime);
+		rc = save(box, err);
+	}
+	if (rc == 0)
+		rc = bx_conn_open(box, env_int("BOXLITE_READY_TIMEOUT_MS", DEFAULT_READY_TIMEOUT_MS) + 5000, c, err);
+	return rc;
+}
+
 int bx_box_start_locked(boxlite_box *box, int hold, struct bx_error *err)
 {
 	struct bx_box_record *r = box->rec;
-	char exit_path[PATH_MAX + 8];
+	char exit_path[PATH_MAX + 8], tpl[PATH_MAX];
 	struct bx_conn *c = NULL;
 	int rc;
 
@@ -529,14 +577,16 @@ int bx_box_start_locked(boxlite_box *box, int hold, struct bx_error *err)
 	if ((rc = save(box, err)) < 0)
 		return rc;
 
-	rc = spawn_shim(box, hold, err);
-	if (rc == 0) {
-		r->shim_pid = box->shim_pid;
-		bx_proc_starttime(box->shim_pid, &r->shim_starttime);
-		rc = save(box, err);
+	rc = spawn_and_wait(box, hold, 1, tpl, &c, err);
+	if (rc < 0 && tpl[0] && warm_failed(box)) {
+		/* A jailed shim cannot boot cold after a failed clone (its first
+		 * QEMU was the init of its pid namespace): start it again cold,
+		 * and drop the template so that the next start makes a new one. */
+		kill_shim(box);
+		bx_template_discard(tpl);
+		bx_err_clear(err);
+		rc = spawn_and_wait(box, hold, 0, tpl, &c, err);
 	}
-	if (rc == 0)
-		rc = bx_conn_open(box, env_int("BOXLITE_READY_TIMEOUT_MS", DEFAULT_READY_TIMEOUT_MS) + 5000, &c, err);
 	if (rc < 0) {
 		kill_shim(box);
 		r->state = BOXLITE_BOX_FAILED;

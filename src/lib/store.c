@@ -84,6 +84,28 @@ static int exec_sql(struct bx_store *st, const char *sql, struct bx_error *err)
 	return 0;
 }
 
+/* Switching a new database to WAL takes an exclusive lock, and SQLite
+ * answers SQLITE_BUSY at once, without its busy handler, when a second
+ * process opens the same new home at that moment: retry for as long as the
+ * busy timeout would have waited. (Once set, WAL stays in the file.) */
+static int set_wal(struct bx_store *st, struct bx_error *err)
+{
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+
+	for (int waited_ms = 0;; waited_ms += 10) {
+		int rc = sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+
+		if (rc == SQLITE_OK)
+			return 0;
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			break;
+		if (waited_ms >= BUSY_TIMEOUT_MS)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	return db_err(st, err, "PRAGMA journal_mode=WAL");
+}
+
 static int schema_version(struct bx_store *st, int *out, struct bx_error *err)
 {
 	sqlite3_stmt *q = NULL;
@@ -152,7 +174,7 @@ int bx_store_open(const char *home, struct bx_store **out, struct bx_error *err)
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-	if ((rc = exec_sql(st, "PRAGMA journal_mode=WAL", err)) < 0 ||
+	if ((rc = set_wal(st, err)) < 0 ||
 	    (rc = exec_sql(st, "PRAGMA synchronous=NORMAL", err)) < 0 ||
 	    /* Removed boxes leave no config (secrets) behind in free pages. */
 	    (rc = exec_sql(st, "PRAGMA secure_delete=ON", err)) < 0 ||

@@ -32,6 +32,9 @@ int bx_jail_bind_idmapped(const char *src, const char *tgt, int userns, struct b
 
 /* jail_seccomp.c: the seccomp wall, an allow-list (kills on anything else). */
 int bx_jail_seccomp(struct bx_error *err);
+/* In QEMU's child before exec (single-threaded, so no bx_error): one more
+ * filter that kills what only the shim needs. 0 or -errno. */
+int bx_jail_seccomp_qemu(void);
 
 /* jail_cgroup.c: creates boxlite/<id>.<shim pid> (v2 if delegated, else v1 memory, cpu,
  * pids), sets the limits, moves the calling process in, and forks a tiny

@@ -221,3 +221,17 @@ int bx_jail_seccomp(struct bx_error *err)
 		return bx_err_sys(err, rc, "seccomp: installing the allow-list");
 	return 0;
 }
+
+/* What only the shim needs (the egress supervisor reads QEMU's memory and
+ * takes its sockets): QEMU, whose filters inherit the shim's, loses it. */
+static const char *const shim_only[] = { "pidfd_open", "pidfd_getfd", "process_vm_readv" };
+
+static int qemu_kill_rules(scmp_filter_ctx ctx)
+{
+	return add_named(ctx, SCMP_ACT_KILL_PROCESS, shim_only, N_ELEMENTS(shim_only));
+}
+
+int bx_jail_seccomp_qemu(void)
+{
+	return load(SCMP_ACT_ALLOW, qemu_kill_rules);
+}

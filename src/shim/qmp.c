@@ -137,6 +137,11 @@ out:
 	return rc;
 }
 
+int qmp_call(const char *path, json_t *request, json_t **ret, unsigned timeout_ms, struct bx_error *err)
+{
+	return qmp_run(path, request, ret, timeout_ms, err);
+}
+
 int qmp_quit(const char *path, unsigned timeout_ms, struct bx_error *err)
 {
 	int rc = qmp_command(path, "quit", timeout_ms, err);

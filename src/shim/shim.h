@@ -64,6 +64,7 @@ struct shim {
 	pid_t qemu_pid;
 	int qemu_err_fd;           /* read end of QEMU's stderr */
 	int qemu_exited, qemu_status;
+	int warm_fd;               /* the template's state (> 2), 0: none (vm_warm.c) */
 	char err_line[512];        /* partial stderr line being assembled */
 	size_t err_line_len;
 	char err_tail[1024];       /* last bytes of QEMU's stderr, for error messages */
@@ -133,12 +134,19 @@ static inline uint64_t real_ns(void) { return ts_ns(CLOCK_REALTIME); }
 static inline double since_start_ms(const struct shim *s) { return (real_ns() - s->h_shim_start) / 1e6; }
 
 /* vm.c: QEMU and the agent's boot handshake. */
-int vm_check_files(const struct shim *s, struct bx_error *err);
+int vm_check_files(struct shim *s, struct bx_error *err);
 int vm_start(struct shim *s, struct bx_error *err);
 void vm_connect_tick(struct shim *s);
 void vm_agent_io(struct shim *s, short revents);
 void vm_stderr_io(struct shim *s);
 void vm_reap(struct shim *s);
+/* vm_warm.c: warm start from a template (docs/architecture.md). Opens
+ * cfg.template_state (before the jail) as s->warm_fd; a failure only logs. */
+void vm_warm_open(struct shim *s);
+void vm_warm_close(struct shim *s);
+/* With QEMU started paused on the template's state: waits for the state to
+ * load, gives the guest its real disk size, resumes it. */
+int vm_warm_resume(struct shim *s, struct bx_error *err);
 /* The last lines of QEMU's stderr, flattened onto one line ("" if none). */
 const char *vm_stderr_tail(struct shim *s);
 
@@ -177,6 +185,11 @@ void backstop_arm(struct shim *s, unsigned ms);
 void backstop_disarm(void);
 
 /* qmp.c */
+struct json_t;
+/* Runs request (a JSON object, reference stolen) on a new connection; *ret
+ * (may be NULL) gets a reference to its "return" value. */
+int qmp_call(const char *path, struct json_t *request, struct json_t **ret, unsigned timeout_ms,
+	     struct bx_error *err);
 int qmp_quit(const char *path, unsigned timeout_ms, struct bx_error *err);
 /* Runs one argument-less QMP command ("stop", "cont"). */
 int qmp_command(const char *path, const char *cmd, unsigned timeout_ms, struct bx_error *err);

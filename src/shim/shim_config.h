@@ -46,6 +46,10 @@ struct bx_shim_config {
 	int discard;             /* optional "discard": the disk is thrown away when the box
 				  * stops (run --rm): when the main command ends, QEMU is
 				  * killed at once instead of a graceful guest shutdown */
+	char *template_state;    /* optional "template_state": absolute path of a warm-start
+				  * template's migration stream (docs/architecture.md, "Warm
+				  * start"); the shim clones it instead of booting, and boots
+				  * cold if that fails */
 	/* Optional "main": {"argv": [...], "cwd": "/", "user": "u", "hold": false,
 	 * "close_stdin": false, "tty": false, "rows": 24, "cols": 80}:
 	 * the box's main command, started by the shim once the box is ready

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -19,7 +20,7 @@
 #define CONNECT_RETRY_NS (10 * 1000000ull)
 #define RNG_SEED_BYTES 32
 
-int vm_check_files(const struct shim *s, struct bx_error *err)
+int vm_check_files(struct shim *s, struct bx_error *err)
 {
 	if (access(s->cfg.qemu, X_OK) < 0)
 		return bx_err_sys(err, -errno, "QEMU binary %s", s->cfg.qemu);
@@ -29,10 +30,13 @@ int vm_check_files(const struct shim *s, struct bx_error *err)
 		return bx_err_sys(err, -errno, "agent initramfs %s", s->cfg.initramfs);
 	if (access(s->cfg.root_disk, R_OK | W_OK) < 0)
 		return bx_err_sys(err, -errno, "root disk %s/%s", s->cfg.box_dir, s->cfg.root_disk);
+	/* Before the jail: the template stays outside it, QEMU gets this fd. */
+	vm_warm_open(s);
 	return 0;
 }
 
-int vm_start(struct shim *s, struct bx_error *err)
+/* Starts QEMU: booting, or (warm) loading the template's state, paused. */
+static int spawn_qemu(struct shim *s, int warm, struct bx_error *err)
 {
 	struct bx_vm_spec spec = {
 		.qemu = s->cfg.qemu,
@@ -50,9 +54,11 @@ int vm_start(struct shim *s, struct bx_error *err)
 		/* The brief's warm-start design: RAM in a memory-backend-file
 		 * (a template shares it, a clone maps it privately). Anonymous
 		 * RAM boots ~50 ms faster under TCG (huge pages instead of 4 KiB
-		 * copy-on-write faults); see docs/architecture.md. */
-		.mem_path = GUEST_MEM,
+		 * copy-on-write faults); see docs/architecture.md. A clone's
+		 * RAM is anonymous, as its template's (vm_warm.c). */
+		.mem_path = warm ? NULL : GUEST_MEM,
 		.sandbox = s->cfg.security == BX_SECURITY_JAIL,
+		.incoming_fd = warm ? 3 : 0,
 		.ports = s->cfg.ports,
 		.n_ports = s->cfg.network ? s->cfg.n_ports : 0,
 		.volumes = s->cfg.volumes,
@@ -71,11 +77,15 @@ int vm_start(struct shim *s, struct bx_error *err)
 		bx_argv_free(argv);
 		return bx_err_sys(err, -errno, "QEMU stderr pipe");
 	}
-	/* --allow-net: QEMU runs under the egress supervisor (egress.c). */
-	rc = egress_init(&s->cfg, err);
-	if (rc == 0)
-		rc = egress_active() ? egress_spawn(argv, p[1], &s->qemu_pid, err)
-				     : bx_engine_spawn(argv, p[1], &s->qemu_pid, err);
+	if (warm) {
+		rc = bx_engine_spawn_fd(argv, p[1], s->warm_fd, &s->qemu_pid, err);
+	} else {
+		/* --allow-net: QEMU runs under the egress supervisor (egress.c). */
+		rc = egress_init(&s->cfg, err);
+		if (rc == 0)
+			rc = egress_active() ? egress_spawn(argv, p[1], &s->qemu_pid, err)
+					     : bx_engine_spawn(argv, p[1], &s->qemu_pid, err);
+	}
 	bx_argv_free(argv);
 	close(p[1]);
 	if (rc < 0) {
@@ -88,9 +98,48 @@ int vm_start(struct shim *s, struct bx_error *err)
 	s->boot = BOOT_CONNECTING;
 	s->connect_at = mono_ns();
 	s->boot_deadline = mono_ns() + (uint64_t)s->cfg.ready_timeout_ms * 1000000u;
-	bx_info("stage qemu_start: pid %d, %s, %u cpu, %u MiB (+%.1f ms)", (int)s->qemu_pid,
-		bx_accel_name(s->cfg.accel), s->cfg.cpus, s->cfg.memory_mib, since_start_ms(s));
+	bx_info("stage qemu_start: pid %d, %s, %u cpu, %u MiB%s (+%.1f ms)", (int)s->qemu_pid,
+		bx_accel_name(s->cfg.accel), s->cfg.cpus, s->cfg.memory_mib, warm ? ", from a template" : "",
+		since_start_ms(s));
 	return 0;
+}
+
+int vm_start(struct shim *s, struct bx_error *err)
+{
+	int rc;
+
+	if (s->warm_fd > 0) {
+		rc = spawn_qemu(s, 1, err);
+		if (rc == 0)
+			rc = vm_warm_resume(s, err);
+		vm_warm_close(s);
+		if (rc == 0)
+			return 0;
+		if (s->qemu_pid > 0) {
+			kill(s->qemu_pid, SIGKILL);
+			waitpid(s->qemu_pid, NULL, 0);
+			s->qemu_pid = -1;
+		}
+		if (s->qemu_err_fd >= 0) {
+			vm_stderr_io(s);
+			if (s->qemu_err_fd >= 0)
+				close(s->qemu_err_fd);
+			s->qemu_err_fd = -1;
+		}
+		s->err_tail_len = 0;
+		/* Never fail the box for its template. In the jail, the first QEMU
+		 * was the init of the shim's pid namespace: no process can start
+		 * in it any more, so the library starts the box again, cold, when
+		 * it sees "warm start failed" (src/lib/template.h, BX_WARM_FAILED). */
+		if (s->cfg.security == BX_SECURITY_JAIL) {
+			/* Logged now, before any client sees the shim go. */
+			bx_warn("warm start failed, the box will boot cold: %s", err->msg);
+			return rc;
+		}
+		bx_warn("warm start failed, booting cold: %s", err->msg);
+		bx_err_clear(err);
+	}
+	return spawn_qemu(s, 0, err);
 }
 
 /* ---- QEMU's stderr: logged line by line, the tail kept for error messages. */

@@ -209,8 +209,62 @@ static void test_spawn(void)
 	CHECK(strstr(err.msg, "/nonexistent/qemu") != NULL);
 }
 
+/* Warm start: paused, loading from an inherited fd; spawn_fd hands it over as fd 3. */
+static void test_incoming(void)
+{
+	struct bx_vm_spec spec = base_spec();
+	struct bx_error err = { 0 };
+	char **argv = NULL, out[256] = "", file[] = "/tmp/boxlite-argv-XXXXXX";
+	int p[2], fd, status;
+	pid_t pid;
+	ssize_t n;
+
+	spec.incoming_fd = 3;
+	argv = build(&spec);
+	for (size_t i = 0; argv && argv[i]; i++)
+		if (!strcmp(argv[i], "-incoming")) {
+			CHECK(i > 0 && !strcmp(argv[i - 1], "-S"));
+			CHECK(argv[i + 1] && !strcmp(argv[i + 1], "fd:3"));
+		}
+	CHECK(argv && has(argv, "fd:3"));
+	bx_argv_free(argv);
+	spec.incoming_fd = 0;
+	argv = build(&spec);
+	CHECK(argv && !has(argv, "-incoming") && !has(argv, "-S"));
+	bx_argv_free(argv);
+	spec.incoming_fd = 1;
+	CHECK(bx_engine_qemu_microvm.build_argv(&spec, &argv, &err) == -EINVAL);
+
+	fd = mkstemp(file);
+	CHECK(fd >= 0 && write(fd, "state", 5) == 5);
+	unlink(file);
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	close(fd);
+	CHECK(lseek(hi, 0, SEEK_SET) == 0);
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	char sh[] = "/bin/sh", dash_c[] = "-c",
+	     script[] = "cat <&3 >&2; test -e /proc/self/fd/4 && echo leak >&2; echo; echo done >&2";
+	char *sargv[] = { sh, dash_c, script, NULL };
+	bx_err_clear(&err);
+	CHECK(bx_engine_spawn_fd(sargv, p[1], 3, &pid, &err) == -EINVAL);
+	CHECK(bx_engine_spawn_fd(sargv, p[1], hi, &pid, &err) == 0);
+	close(p[1]);
+	n = 0;
+	while (!strstr(out, "done")) {
+		ssize_t m = read(p[0], out + n, sizeof(out) - 1 - (size_t)n);
+		if (m <= 0)
+			break;
+		n += m;
+	}
+	close(p[0]);
+	close(hi);
+	waitpid(pid, &status, 0);
+	CHECK_MSG(!strncmp(out, "state", 5) && !strstr(out, "leak"), "child said: %s", out);
+}
+
 int main(void)
 {
+	test_incoming();
 	test_full_order();
 	test_no_network();
 	test_variants();
