@@ -82,17 +82,19 @@ int bx_engine_spawn_fd(char **argv, int stderr_fd, int keep_fd, pid_t *pid, stru
 	return 0;
 }
 
-int bx_engine_spawn_hook(char **argv, int stderr_fd, int (*hook)(void *arg), void *arg, pid_t *pid,
-			 struct bx_error *err)
+int bx_engine_spawn_hook(char **argv, int stderr_fd, int keep_fd, int (*hook)(void *arg), void *arg,
+			 pid_t *pid, struct bx_error *err)
 {
 	sigset_t none;
 	pid_t child;
 	int in, out;
 
 	if (!hook)
-		return bx_engine_spawn(argv, stderr_fd, pid, err);
+		return bx_engine_spawn_fd(argv, stderr_fd, keep_fd, pid, err);
 	if (!argv || !argv[0])
 		return bx_err(err, -EINVAL, "engine spawn: empty argv");
+	if (keep_fd >= 0 && keep_fd <= 3)
+		return bx_err(err, -EINVAL, "engine spawn: fd to keep must be above 3");
 	in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	out = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (in < 0 || out < 0) {
@@ -124,7 +126,10 @@ int bx_engine_spawn_hook(char **argv, int stderr_fd, int (*hook)(void *arg), voi
 			_exit(126);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		closefrom(3);
+		/* dup2 clears close-on-exec on fd 3 (keep_fd is above 3). */
+		if (keep_fd >= 0 && dup2(keep_fd, 3) < 0)
+			_exit(126);
+		closefrom(keep_fd >= 0 ? 4 : 3);
 		execv(argv[0], argv);
 		_exit(127);
 	}

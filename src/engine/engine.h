@@ -76,13 +76,13 @@ int bx_engine_spawn(char **argv, int stderr_fd, pid_t *pid, struct bx_error *err
 /* The same, and keep_fd (>= 0) is also inherited, as fd 3 of the child
  * (for spec.incoming_fd = 3). */
 int bx_engine_spawn_fd(char **argv, int stderr_fd, int keep_fd, pid_t *pid, struct bx_error *err);
-/* The same as bx_engine_spawn, but hook(arg) runs in the child after fork, with fds 0-2 set
+/* The same as bx_engine_spawn_fd (keep_fd -1: none), but hook(arg) runs in the child after fork, with fds 0-2 set
  * up and the caller's other fds still open, just before they are closed
  * and argv executed; a negative return makes the child _exit(126) instead.
  * Uses fork (not vfork), which copies the caller's page tables; the child
  * calls only async-signal-safe functions (hook must too), so a process with
  * other threads may call it. */
-int bx_engine_spawn_hook(char **argv, int stderr_fd, int (*hook)(void *arg), void *arg, pid_t *pid,
-			 struct bx_error *err);
+int bx_engine_spawn_hook(char **argv, int stderr_fd, int keep_fd, int (*hook)(void *arg), void *arg,
+			 pid_t *pid, struct bx_error *err);
 
 #endif

@@ -427,7 +427,7 @@ static int make_template(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib
 	    (rc = bx_engine_qemu_microvm.build_argv(&spec, &argv, err)) < 0)
 		goto out;
 	efd = open(errlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if ((rc = bx_engine_spawn_hook(argv, efd, die_with_parent, &parent, &m.pid, err)) < 0)
+	if ((rc = bx_engine_spawn_hook(argv, efd, -1, die_with_parent, &parent, &m.pid, err)) < 0)
 		goto out;
 	m.deadline = now_ms() + TEMPLATE_BOOT_TIMEOUT_MS;
 	if ((rc = agent_hello(&m, sock, err)) < 0)

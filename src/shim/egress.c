@@ -43,6 +43,7 @@
 #include "cleanup.h"
 #include "egress_policy.h"
 #include "engine.h"
+#include "jail.h"
 #include "log.h"
 #include "shim.h"
 
@@ -63,6 +64,7 @@ struct dns_msg {
 
 static struct {
 	int active;
+	int jailed;
 	struct bx_egress_policy pol;
 	int notify_fd, pidfd;
 	pid_t qemu_pid;
@@ -99,6 +101,7 @@ int egress_init(const struct bx_shim_config *cfg, struct bx_error *err)
 	if (rc < 0)
 		return bx_err(err, rc, "allow-net: %s", strerror(-rc));
 	g.active = 1;
+	g.jailed = cfg->security == BX_SECURITY_JAIL;
 	bx_info("egress policy: %zu allow-net entries; everything else is refused", cfg->n_allow_net);
 	return 0;
 }
@@ -108,7 +111,7 @@ int egress_init(const struct bx_shim_config *cfg, struct bx_error *err)
 static int child_hook(void *arg)
 {
 	int sock = *(int *)arg, fd, rc = 0;
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	scmp_filter_ctx ctx;
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
 	char byte = 'F';
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
@@ -116,7 +119,10 @@ static int child_hook(void *arg)
 			     .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm;
 
-	if (!ctx)
+	/* As for every jailed QEMU (vm.c): what only the shim needs, killed. */
+	if (g.jailed && bx_jail_seccomp_qemu() < 0)
+		return -1;
+	if (!(ctx = seccomp_init(SCMP_ACT_ALLOW)))
 		return -1;
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0);
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 1, SCMP_A4(SCMP_CMP_NE, 0));
@@ -294,7 +300,7 @@ int egress_spawn(char **argv, int stderr_fd, pid_t *pid, struct bx_error *err)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		return bx_err_sys(err, -errno, "egress: socketpair");
-	rc = bx_engine_spawn_hook(argv, stderr_fd, child_hook, &sp[1], pid, err);
+	rc = bx_engine_spawn_hook(argv, stderr_fd, -1, child_hook, &sp[1], pid, err);
 	close(sp[1]);
 	if (rc < 0) {
 		close(sp[0]);

@@ -14,6 +14,7 @@
 
 #include "egress.h"
 #include "engine.h"
+#include "jail.h"
 #include "log.h"
 #include "shim.h"
 
@@ -35,9 +36,18 @@ int vm_check_files(struct shim *s, struct bx_error *err)
 	return 0;
 }
 
+/* QEMU's child, before exec, when jailed: one more filter, which kills
+ * what only the shim needs (jail_seccomp.c). */
+static int qemu_child(void *arg)
+{
+	(void)arg;
+	return bx_jail_seccomp_qemu();
+}
+
 /* Starts QEMU: booting, or (warm) loading the template's state, paused. */
 static int spawn_qemu(struct shim *s, int warm, struct bx_error *err)
 {
+	int jailed = s->cfg.security == BX_SECURITY_JAIL;
 	struct bx_vm_spec spec = {
 		.qemu = s->cfg.qemu,
 		.accel = s->cfg.accel,
@@ -78,13 +88,15 @@ static int spawn_qemu(struct shim *s, int warm, struct bx_error *err)
 		return bx_err_sys(err, -errno, "QEMU stderr pipe");
 	}
 	if (warm) {
-		rc = bx_engine_spawn_fd(argv, p[1], s->warm_fd, &s->qemu_pid, err);
+		rc = bx_engine_spawn_hook(argv, p[1], s->warm_fd, jailed ? qemu_child : NULL, NULL,
+					  &s->qemu_pid, err);
 	} else {
 		/* --allow-net: QEMU runs under the egress supervisor (egress.c). */
 		rc = egress_init(&s->cfg, err);
 		if (rc == 0)
 			rc = egress_active() ? egress_spawn(argv, p[1], &s->qemu_pid, err)
-					     : bx_engine_spawn(argv, p[1], &s->qemu_pid, err);
+					     : bx_engine_spawn_hook(argv, p[1], -1, jailed ? qemu_child : NULL,
+								    NULL, &s->qemu_pid, err);
 	}
 	bx_argv_free(argv);
 	close(p[1]);

@@ -109,6 +109,8 @@ socket-netlink-audit killed:SYS
 prctl-securebits killed:SYS
 prlimit-parent killed:SYS
 ioctl-tiocsti-high-bits killed:SYS
+process-vm-readv killed:SYS
+pidfd-open killed:SYS
 mkfifo ok"
 while read -r line; do
 	expect_contains "attack ${line%% *}" "$res" "$line"

@@ -82,6 +82,9 @@ static void make_layer(const char *file, int variant)
 
 	REQUIRE(archive_write_set_format_pax_restricted(a) == ARCHIVE_OK);
 	REQUIRE(archive_write_add_filter_gzip(a) == ARCHIVE_OK);
+	/* No time in the gzip header: the same variant must give the same
+	 * digest in every second (the tests compare layer chains). */
+	REQUIRE(archive_write_set_options(a, "gzip:!timestamp") == ARCHIVE_OK);
 	REQUIRE(archive_write_open_filename(a, file) == ARCHIVE_OK);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct archive_entry *e = archive_entry_new();
