@@ -25,6 +25,19 @@ expect_contains() {
 	case "$2" in *"$3"*) pass "$1" ;; *) fail "$1: '$2' does not contain '$3'" ;; esac
 }
 
+# free_port: a TCP port free on 127.0.0.1 right now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# t_host_http DIR: serves DIR over HTTP on the host's 127.0.0.1 at a free
+# port (sets HPORT, HTTP_PID; stopped at exit) and waits until it answers.
+t_host_http() {
+	HPORT=$(free_port)
+	(cd "$1" && exec python3 -m http.server --bind 127.0.0.1 "$HPORT" >/dev/null 2>&1) &
+	HTTP_PID=$!
+	trap 'kill $HTTP_PID 2>/dev/null; t_cleanup' EXIT
+	for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$HPORT/" && break; sleep 0.1; done
+}
+
 # Processes (shims, QEMUs) whose working directory is inside this test's home.
 t_procs_in_home() {
 	local p cwd

@@ -8,7 +8,6 @@
 # does not depend on it).
 . "$(dirname "$0")/lib.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SEC=()
 [ -n "${EGRESS_SECURITY:-}" ] && SEC=(--security "$EGRESS_SECURITY")
 

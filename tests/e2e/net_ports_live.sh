@@ -5,7 +5,6 @@
 # port and a box without a network. One python box, started twice.
 . "$(dirname "$0")/lib.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # Waits for the guest's http.server behind host port $1; prints its /etc/hosts.
 fetch() {
 	local got=""

@@ -5,16 +5,10 @@
 # missing host path). Four VM boots in all.
 . "$(dirname "$0")/lib.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # A server on the host's loopback.
 mkdir -p "$T_HOME/www" "$T_HOME/vol/sub" "$T_HOME/ro"
 echo hello-from-host > "$T_HOME/www/index.html"
-HPORT=$(free_port)
-(cd "$T_HOME/www" && exec python3 -m http.server --bind 127.0.0.1 "$HPORT" >/dev/null 2>&1) &
-HTTP_PID=$!
-trap 'kill $HTTP_PID 2>/dev/null; t_cleanup' EXIT
-for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$HPORT/" && break; sleep 0.1; done
+t_host_http "$T_HOME/www"
 
 # Volume fixtures: data, a secret outside the volume, symlinks pointing out.
 echo host-data > "$T_HOME/vol/h.txt"

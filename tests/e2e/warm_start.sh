@@ -9,14 +9,9 @@
 export BOXLITE_WARM_START=1
 IMG=localhost/busybox:latest
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 mkdir -p "$T_HOME/www"
 echo hello-from-host > "$T_HOME/www/index.html"
-HPORT=$(free_port)
-(cd "$T_HOME/www" && exec python3 -m http.server --bind 127.0.0.1 "$HPORT" >/dev/null 2>&1) &
-HTTP_PID=$!
-trap 'kill $HTTP_PID 2>/dev/null; t_cleanup' EXIT
-for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$HPORT/" && break; sleep 0.1; done
+t_host_http "$T_HOME/www"
 
 # warm BOX: the box's shim loaded a template (and did not fall back).
 warm() { grep -q 'from a template' "$BOXLITE_HOME/boxes/$1/shim.stderr" &&
