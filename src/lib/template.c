@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,9 @@
 #define TEMPLATE_BOOT_TIMEOUT_MS 30000
 #define TEMPLATE_SAVE_TIMEOUT_MS 30000
 #define PLACEHOLDER_BYTES (1u << 20)
+/* Shapes kept per home (about 33 MB each at 512 MiB of RAM): making one
+ * more drops the least recently used. */
+#define TEMPLATES_KEPT 4
 
 int bx_template_enabled(void)
 {
@@ -470,12 +474,32 @@ out:
 	return rc;
 }
 
-/* Called under the key's lock. Drops what no start of this build can use:
- * a <key>.tmp.<pid> of ours (its maker died midway: we hold the lock), and
- * templates, finished or not, of other builds (unless being made now). */
+/* Removes templates/<name> unless its maker holds its lock right now. */
+static void drop_template(const char *home, int dfd, const char *name)
+{
+	char lock_name[KEY_MAX + 16];
+	int lock = -1;
+
+	snprintf(lock_name, sizeof(lock_name), "template-%.*s", (int)strcspn(name, "."), name);
+	if (bx_trylock_box(home, lock_name, &lock, NULL) == 1) {
+		bx_rm_rf_at(dfd, name, NULL);
+		bx_unlock(&lock);
+	}
+}
+
+/* Called under the key's lock, before making it. Drops what no start of
+ * this build can use: a <key>.tmp.<pid> of ours (its maker died midway: we
+ * hold the lock), templates, finished or not, of other builds (unless being
+ * made now); and of this build's other shapes, the least recently used
+ * (bx_template_get touches a state it hands out) beyond TEMPLATES_KEPT - 1. */
 static void drop_unusable(const char *home, const char *key)
 {
 	char path[PATH_MAX], prefix[KEY_MAX + 8];
+	struct {
+		char name[KEY_MAX];
+		uint64_t used; /* state's mtime, ns */
+	} kept[TEMPLATES_KEPT];
+	size_t n_kept = 0;
 	struct dirent *e;
 	DIR *d;
 
@@ -483,8 +507,10 @@ static void drop_unusable(const char *home, const char *key)
 		return;
 	snprintf(prefix, sizeof(prefix), "%s.tmp.", key);
 	while ((e = readdir(d))) {
-		char other[KEY_MAX + 16];
-		int lock = -1;
+		char state[KEY_MAX + 8];
+		struct stat st;
+		size_t oldest = 0;
+		uint64_t used;
 
 		if (e->d_name[0] == '.')
 			continue;
@@ -492,12 +518,31 @@ static void drop_unusable(const char *home, const char *key)
 			bx_rm_rf_at(dirfd(d), e->d_name, NULL);
 			continue;
 		}
-		if (!strncmp(e->d_name, key, BUILD_HEX) || strlen(e->d_name) >= KEY_MAX)
+		if (strlen(e->d_name) >= KEY_MAX)
 			continue;
-		snprintf(other, sizeof(other), "template-%.*s", (int)strcspn(e->d_name, "."), e->d_name);
-		if (bx_trylock_box(home, other, &lock, NULL) == 1) {
-			bx_rm_rf_at(dirfd(d), e->d_name, NULL);
-			bx_unlock(&lock);
+		if (strncmp(e->d_name, key, BUILD_HEX)) {
+			drop_template(home, dirfd(d), e->d_name);
+			continue;
+		}
+		/* This build: a finished template of another shape. */
+		snprintf(state, sizeof(state), "%s/state", e->d_name);
+		if (strchr(e->d_name, '.') || fstatat(dirfd(d), state, &st, 0) < 0)
+			continue;
+		used = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+		if (n_kept < TEMPLATES_KEPT - 1) {
+			snprintf(kept[n_kept].name, KEY_MAX, "%s", e->d_name);
+			kept[n_kept++].used = used;
+			continue;
+		}
+		for (size_t i = 1; i < n_kept; i++)
+			if (kept[i].used < kept[oldest].used)
+				oldest = i;
+		if (used <= kept[oldest].used) {
+			drop_template(home, dirfd(d), e->d_name);
+		} else {
+			drop_template(home, dirfd(d), kept[oldest].name);
+			snprintf(kept[oldest].name, KEY_MAX, "%s", e->d_name);
+			kept[oldest].used = used;
 		}
 	}
 	closedir(d);
@@ -516,8 +561,10 @@ int bx_template_get(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int
 	    bx_path_fmt(state, cap, "%s/state", dir) < 0 ||
 	    bx_path_fmt(tmp, sizeof(tmp), "%s/templates/%s.tmp.%d", rt->home, key, (int)getpid()) < 0)
 		return bx_err(err, -ENAMETOOLONG, "template: home path too long");
-	if (stat(state, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+	if (stat(state, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		utimensat(AT_FDCWD, state, NULL, 0); /* recently used (drop_unusable) */
 		return 0;
+	}
 
 	snprintf(lock_name, sizeof(lock_name), "template-%s", key);
 	if ((rc = bx_lock_box(rt->home, lock_name, &lock, err)) < 0)

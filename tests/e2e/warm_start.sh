@@ -4,7 +4,8 @@
 # (one makes the template, the other waits for it), then a detached clone
 # serving exec, cp, network, hostname, date and its own random numbers; a run
 # --rm's output and exit status; a corrupted template falls back to a cold
-# boot; a box with a volume boots cold. Nothing left running.
+# boot; a box with a volume boots cold; at most 4 shapes are kept (least
+# recently used dropped). Nothing left running.
 . "$(dirname "$0")/lib.sh"
 export BOXLITE_WARM_START=1
 IMG=localhost/busybox:latest
@@ -85,6 +86,14 @@ expect_eq "box with a volume runs" "$("$BOXLITE" exec "$V" cat /data/f)" "v"
 grep -q 'from a template' "$BOXLITE_HOME/boxes/$V/shim.stderr" && fail "box with a volume was cloned" \
 	|| pass "box with a volume boots cold"
 "$BOXLITE" rm -f "$V" >/dev/null
+
+# ---- at most 4 shapes kept: a fifth drops the least recently used
+rm -rf "$BOXLITE_HOME/templates"
+for m in 128 160 192 128 224 256; do # 128 used again: 160 is the oldest then
+	"$BOXLITE" run --rm --memory $m $IMG true || fail "run --memory $m"
+done
+expect_eq "templates kept" "$(ls "$BOXLITE_HOME/templates" | sed 's/^[0-9a-f]*-tcg-1c-//; s/^[0-9a-f]*-kvm-1c-//' | tr '\n' ' ')" \
+	"128m-net 192m-net 224m-net 256m-net "
 
 kill $HTTP_PID 2>/dev/null; wait $HTTP_PID 2>/dev/null
 expect_no_leftovers "warm start"
