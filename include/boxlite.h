@@ -85,6 +85,11 @@ typedef struct boxlite_runtime_info {
 	const char *initramfs;    /* path of the agent initramfs */
 	const char *shim;         /* path of boxlite-shim */
 	const char *qemu;         /* path of the engine binary */
+	/* Warm start (boxes clone a booted template VM; BOXLITE_WARM_START=0
+	 * turns it off): on or off, and the templates the home holds. */
+	int warm_start;
+	uint32_t templates;
+	uint64_t template_bytes;
 } boxlite_runtime_info;
 
 /* Fills info. Decides the accelerator if not decided yet: with

@@ -10,7 +10,7 @@ int cmd_info(const struct cli_globals *g, int argc, char **argv)
 	boxlite_error *err = NULL;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: boxlite info\n\nShow the runtime: version, accelerator and why, kernel, home.\n");
+		printf("Usage: boxlite info\n\nShow the runtime: version, accelerator and why, kernel, home, warm start.\n");
 		return 0;
 	}
 	if (cli_open_runtime(g, &rt) < 0)
@@ -28,6 +28,9 @@ int cmd_info(const struct cli_globals *g, int argc, char **argv)
 	printf("Initramfs:    %s\n", info.initramfs);
 	printf("Shim:         %s\n", info.shim);
 	printf("Home:         %s\n", info.home);
+	printf("Warm start:   %s, %u template%s (%.1f MiB) in %s/templates\n",
+	       info.warm_start ? "on" : "off (BOXLITE_WARM_START=0)", info.templates,
+	       info.templates == 1 ? "" : "s", (double)info.template_bytes / 1048576.0, info.home);
 	boxlite_runtime_close(rt);
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* The runtime handle: a home directory plus the runtime's own files. */
 #include <errno.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "template.h"
 
 BX_EXPORT const char *boxlite_version(void)
 {
@@ -99,5 +101,10 @@ BX_EXPORT int boxlite_runtime_info_get(boxlite_runtime *rt, boxlite_runtime_info
 	info->initramfs = rt->initramfs;
 	info->shim = rt->shim;
 	info->qemu = rt->qemu;
+	/* Fields added later: only when the caller's struct has them. */
+	if (info->struct_size >= offsetof(boxlite_runtime_info, template_bytes) + sizeof(info->template_bytes)) {
+		info->warm_start = bx_template_enabled();
+		bx_template_usage(rt->home, &info->templates, &info->template_bytes);
+	}
 	return 0;
 }

@@ -588,6 +588,32 @@ out:
 	return rc;
 }
 
+void bx_template_usage(const char *home, uint32_t *count, uint64_t *bytes)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	*count = 0;
+	*bytes = 0;
+	if (bx_path_fmt(path, sizeof(path), "%s/templates", home) < 0 || !(d = opendir(path)))
+		return;
+	while ((e = readdir(d))) {
+		char state[NAME_MAX + 8];
+		struct stat st;
+
+		/* "." and "..", and <key>.tmp.<pid> being made: not templates. */
+		if (strchr(e->d_name, '.'))
+			continue;
+		snprintf(state, sizeof(state), "%s/state", e->d_name);
+		if (fstatat(dirfd(d), state, &st, 0) == 0 && S_ISREG(st.st_mode)) {
+			(*count)++;
+			*bytes += (uint64_t)st.st_size;
+		}
+	}
+	closedir(d);
+}
+
 void bx_template_discard(const char *state)
 {
 	char dir[PATH_MAX];

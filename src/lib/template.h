@@ -5,6 +5,7 @@
 #define BOXLITE_LIB_TEMPLATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "internal.h"
@@ -23,6 +24,9 @@ int bx_template_enabled(void);
  * A failure leaves nothing behind; the caller then boots cold. */
 int bx_template_get(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int network, char *state,
 		    size_t cap, struct bx_error *err);
+
+/* Finished templates in home and the bytes of their state files. */
+void bx_template_usage(const char *home, uint32_t *count, uint64_t *bytes);
 
 /* Removes the template whose state file is state (it failed to load). */
 void bx_template_discard(const char *state);

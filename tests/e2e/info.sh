@@ -20,6 +20,10 @@ if [ "${BOXLITE_ACCEL:-auto}" = auto ] && [ -r /dev/kvm ]; then
 	expect_contains "verdict cached" "$out" "cached"
 fi
 
+expect_contains "warm start on, no template in a new home" "$(BOXLITE_WARM_START= "$BOXLITE" info)" \
+	"Warm start:   on, 0 templates (0.0 MiB) in $BOXLITE_HOME/templates"
+expect_contains "warm start off" "$(BOXLITE_WARM_START=0 "$BOXLITE" info)" "Warm start:   off"
+
 BOXLITE_ACCEL=tcg "$BOXLITE" info | grep -q 'forced by BOXLITE_ACCEL=tcg' && pass "BOXLITE_ACCEL=tcg honoured" || fail "BOXLITE_ACCEL=tcg"
 out=$(BOXLITE_ACCEL=bogus "$BOXLITE" info 2>&1); rc=$?
 expect_eq "bad BOXLITE_ACCEL exits 125" "$rc" "125"

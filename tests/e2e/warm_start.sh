@@ -94,6 +94,7 @@ for m in 128 160 192 128 224 256; do # 128 used again: 160 is the oldest then
 done
 expect_eq "templates kept" "$(ls "$BOXLITE_HOME/templates" | sed 's/^[0-9a-f]*-tcg-1c-//; s/^[0-9a-f]*-kvm-1c-//' | tr '\n' ' ')" \
 	"128m-net 192m-net 224m-net 256m-net "
+expect_contains "info counts them" "$("$BOXLITE" info)" "Warm start:   on, 4 templates"
 
 kill $HTTP_PID 2>/dev/null; wait $HTTP_PID 2>/dev/null
 expect_no_leftovers "warm start"
