@@ -456,14 +456,15 @@ static int spawn_shim(boxlite_box *box, int hold, int warm, char *tpl_used, stru
 	if ((rc = bx_netvol_check(&box->nv, err)) < 0)
 		return rc;
 	/* Warm start (the default; BOXLITE_WARM_START=0 turns it off): clone
-	 * a booted template instead of booting. Volumes change the device set,
-	 * an allow-list the way QEMU runs:
+	 * a booted template instead of booting. The volume count is part of
+	 * the shape (their 9p devices); an allow-list changes how QEMU runs:
 	 * those boxes boot cold, and so does any box whose template cannot be
 	 * made (the shim also boots cold when loading it fails). */
-	if (warm && bx_template_enabled() && cfg.n_volumes == 0 && cfg.n_allow_net == 0) {
+	if (warm && bx_template_enabled() && cfg.n_volumes <= BX_TEMPLATE_VOLUMES_MAX && cfg.n_allow_net == 0) {
 		struct bx_error terr = { 0 };
 
-		if (bx_template_get(rt, box->cpus, box->memory_mib, box->network, tpl_used, PATH_MAX, &terr) == 0)
+		if (bx_template_get(rt, box->cpus, box->memory_mib, box->network, (unsigned)cfg.n_volumes, tpl_used,
+				    PATH_MAX, &terr) == 0)
 			cfg.template_state = tpl_used;
 		else
 			tpl_used[0] = '\0';

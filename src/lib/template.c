@@ -72,7 +72,8 @@ static void hash_file(EVP_MD_CTX *md, const char *path)
 #define BUILD_HEX 16
 #define KEY_MAX 64
 
-static int template_key(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int network, char out[KEY_MAX])
+static int template_key(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int network, unsigned n_volumes,
+			char out[KEY_MAX])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char d[EVP_MAX_MD_SIZE];
@@ -94,8 +95,10 @@ static int template_key(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib,
 	EVP_MD_CTX_free(md);
 	for (int i = 0; i < BUILD_HEX / 2; i++)
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
-	snprintf(out + BUILD_HEX, KEY_MAX - BUILD_HEX, "-%s-%uc-%um-%s", bx_accel_name(rt->accel), cpus, memory_mib,
-		 network ? "net" : "nonet");
+	n = snprintf(out + BUILD_HEX, KEY_MAX - BUILD_HEX, "-%s-%uc-%um-%s", bx_accel_name(rt->accel), cpus,
+		     memory_mib, network ? "net" : "nonet");
+	if (n_volumes)
+		snprintf(out + BUILD_HEX + n, KEY_MAX - BUILD_HEX - (size_t)n, "-%uvol", n_volumes);
 	return 0;
 }
 
@@ -393,13 +396,15 @@ static int die_with_parent(void *arg)
 }
 
 static int make_template(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int network,
-			 const char *tmp_dir, struct bx_error *err)
+			 unsigned n_volumes, const char *tmp_dir, struct bx_error *err)
 {
 	char work[64], sock[64], qmp[64], disk[64], base[64], console[64], errlog[64];
-	char state[PATH_MAX];
+	char state[PATH_MAX], vol_dir[BX_TEMPLATE_VOLUMES_MAX][64], guest_root[] = "/";
+	struct bx_vm_volume vols[BX_TEMPLATE_VOLUMES_MAX];
 	struct bx_vm_spec spec = {
 		.qemu = rt->qemu, .accel = rt->accel, .kernel = rt->kernel, .initramfs = rt->initramfs,
 		.cpus = cpus, .memory_mib = memory_mib, .network = network, .sandbox = 1,
+		.volumes = vols, .n_volumes = n_volumes,
 	};
 	struct maker m = { .pid = -1, .agent = -1, .qmp = -1 };
 	pid_t parent = getpid();
@@ -421,6 +426,21 @@ static int make_template(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib
 	spec.qmp_sock = qmp;
 	spec.console_log = console;
 	spec.root_disk = disk;
+	/* Volumes are 9p devices after the fixed set: the same devices, empty
+	 * exports (the agent mounts nothing before SETUP; a clone's QEMU
+	 * serves the box's own directories behind them). */
+	if (n_volumes > BX_TEMPLATE_VOLUMES_MAX) {
+		rc = bx_err(err, -E2BIG, "template: too many volumes");
+		goto out;
+	}
+	for (unsigned i = 0; i < n_volumes; i++) {
+		snprintf(vol_dir[i], sizeof(vol_dir[i]), "%s/vol%u", work, i);
+		if (mkdir(vol_dir[i], 0700) < 0) {
+			rc = bx_err_sys(err, -errno, "template: %s", vol_dir[i]);
+			goto out;
+		}
+		vols[i] = (struct bx_vm_volume){ .host = vol_dir[i], .guest = guest_root };
+	}
 
 	bfd = open(base, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (bfd < 0 || ftruncate(bfd, PLACEHOLDER_BYTES) < 0) {
@@ -548,14 +568,14 @@ static void drop_unusable(const char *home, const char *key)
 	closedir(d);
 }
 
-int bx_template_get(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int network, char *state,
-		    size_t cap, struct bx_error *err)
+int bx_template_get(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int network, unsigned n_volumes,
+		    char *state, size_t cap, struct bx_error *err)
 {
 	char key[KEY_MAX], dir[PATH_MAX], tmp[PATH_MAX], lock_name[KEY_MAX + 16];
 	struct stat st;
 	int lock = -1, rc;
 
-	if ((rc = template_key(rt, cpus, memory_mib, network, key)) < 0)
+	if ((rc = template_key(rt, cpus, memory_mib, network, n_volumes, key)) < 0)
 		return bx_err(err, rc, "template: out of memory");
 	if (bx_path_fmt(dir, sizeof(dir), "%s/templates/%s", rt->home, key) < 0 ||
 	    bx_path_fmt(state, cap, "%s/state", dir) < 0 ||
@@ -578,7 +598,7 @@ int bx_template_get(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int
 	bx_rm_rf_at(AT_FDCWD, dir, NULL); /* a broken one */
 	if ((rc = bx_mkdir_p(tmp, 0700, err)) < 0)
 		goto out;
-	rc = make_template(rt, cpus, memory_mib, network, tmp, err);
+	rc = make_template(rt, cpus, memory_mib, network, n_volumes, tmp, err);
 	if (rc == 0 && rename(tmp, dir) < 0)
 		rc = bx_err_sys(err, -errno, "template: renaming %s", tmp);
 	if (rc < 0)

@@ -29,10 +29,10 @@ void vm_warm_open(struct shim *s)
 
 	if (!s->cfg.template_state || s->warm_fd > 0)
 		return;
-	if (s->cfg.n_volumes || s->cfg.n_allow_net) {
-		/* The library never asks for this: volumes change the device set,
-		 * an allow-list runs QEMU under the egress supervisor. */
-		bx_info("warm start: not for a box with volumes or an allow-list; booting cold");
+	if (s->cfg.n_allow_net) {
+		/* The library never asks for this: an allow-list runs QEMU under
+		 * the egress supervisor. */
+		bx_info("warm start: not for a box with an allow-list; booting cold");
 		return;
 	}
 	fd = open(s->cfg.template_state, O_RDONLY | O_CLOEXEC);

@@ -4,7 +4,7 @@
 # (one makes the template, the other waits for it), then a detached clone
 # serving exec, cp, network, hostname, date and its own random numbers; a run
 # --rm's output and exit status; a corrupted template falls back to a cold
-# boot; a box with a volume boots cold; at most 4 shapes are kept (least
+# boot; boxes with volumes clone their own shape; at most 4 shapes are kept (least
 # recently used dropped). Nothing left running.
 . "$(dirname "$0")/lib.sh"
 export BOXLITE_WARM_START=1
@@ -79,13 +79,20 @@ grep -q 'warm start failed, booting cold' "$BOXLITE_HOME/boxes/$E/shim.stderr" \
 	&& pass "unjailed shim: fell back to a cold boot itself" || fail "no fallback notice: $(cat "$BOXLITE_HOME/boxes/$E/shim.stderr")"
 "$BOXLITE" rm -f "$E" >/dev/null
 
-# ---- volumes change the device set: cold boot
-mkdir -p "$T_HOME/vol" && echo v > "$T_HOME/vol/f"
-V=$("$BOXLITE" run -d -v "$T_HOME/vol:/data" $IMG sleep 600)
-expect_eq "box with a volume runs" "$("$BOXLITE" exec "$V" cat /data/f)" "v"
-grep -q 'from a template' "$BOXLITE_HOME/boxes/$V/shim.stderr" && fail "box with a volume was cloned" \
-	|| pass "box with a volume boots cold"
-"$BOXLITE" rm -f "$V" >/dev/null
+# ---- volumes: their count is part of the shape (9p devices); the clone's
+# QEMU serves the box's own directories, read-only where asked
+mkdir -p "$T_HOME/vol" "$T_HOME/ro" && echo v > "$T_HOME/vol/f"
+for i in 1 2; do # the first makes the 2-volume template, the second clones it
+	V=$("$BOXLITE" run -d -v "$T_HOME/vol:/data" -v "$T_HOME/ro:/ro:ro" $IMG sleep 600)
+	expect_eq "box $i with volumes reads" "$("$BOXLITE" exec "$V" cat /data/f)" "v"
+	"$BOXLITE" exec "$V" sh -c "echo g$i > /data/g$i"
+	expect_eq "box $i's write reaches the host" "$(cat "$T_HOME/vol/g$i" 2>&1)" "g$i"
+	expect_eq "box $i's :ro volume refuses writes" \
+		"$("$BOXLITE" exec "$V" sh -c 'touch /ro/x 2>/dev/null && echo rw || echo ro')" "ro"
+	warm "$V" && pass "box $i with volumes cloned a template" || fail "box $i with volumes booted cold"
+	"$BOXLITE" rm -f "$V" >/dev/null
+done
+ls "$BOXLITE_HOME/templates" | grep -q -- '-2vol$' && pass "a 2-volume template" || fail "no 2-volume template"
 
 # ---- at most 4 shapes kept: a fifth drops the least recently used
 rm -rf "$BOXLITE_HOME/templates"
