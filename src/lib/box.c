@@ -430,7 +430,8 @@ static int spawn_detached(boxlite_box *box, const char *json, struct bx_error *e
 static int spawn_shim(boxlite_box *box, int hold, int warm, char *tpl_used, struct bx_error *err)
 {
 	boxlite_runtime *rt = box->rt;
-	struct bx_shim_config cfg = { 0 };
+	struct bx_shim_config cfg = { 0 }; /* borrows every string */
+	struct bx_error terr = { 0 };      /* why there is no template */
 	_cleanup_free_ char *json = NULL;
 	int rc;
 
@@ -461,13 +462,13 @@ static int spawn_shim(boxlite_box *box, int hold, int warm, char *tpl_used, stru
 	 * those boxes boot cold, and so does any box whose template cannot be
 	 * made (the shim also boots cold when loading it fails). */
 	if (warm && bx_template_enabled() && cfg.n_volumes <= BX_TEMPLATE_VOLUMES_MAX && cfg.n_allow_net == 0) {
-		struct bx_error terr = { 0 };
-
 		if (bx_template_get(rt, box->cpus, box->memory_mib, box->network, (unsigned)cfg.n_volumes, tpl_used,
-				    PATH_MAX, &terr) == 0)
+				    PATH_MAX, &terr) == 0) {
 			cfg.template_state = tpl_used;
-		else
+		} else {
 			tpl_used[0] = '\0';
+			cfg.template_error = terr.msg; /* logged by the shim */
+		}
 	}
 	cfg.security = box->security == BOXLITE_SECURITY_DEVELOPMENT ? BX_SECURITY_DEVELOPMENT : BX_SECURITY_JAIL;
 	/* Removed as soon as it stops, by this process: no graceful shutdown

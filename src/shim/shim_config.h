@@ -50,6 +50,8 @@ struct bx_shim_config {
 				  * template's migration stream (docs/architecture.md, "Warm
 				  * start"); the shim clones it instead of booting, and boots
 				  * cold if that fails */
+	char *template_error;    /* optional "template_error": why the library has no template
+				  * for this box; logged, so a cold boot says why */
 	/* Optional "main": {"argv": [...], "cwd": "/", "user": "u", "hold": false,
 	 * "close_stdin": false, "tty": false, "rows": 24, "cols": 80}:
 	 * the box's main command, started by the shim once the box is ready

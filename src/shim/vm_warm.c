@@ -27,6 +27,8 @@ void vm_warm_open(struct shim *s)
 {
 	int fd, hi;
 
+	if (s->cfg.template_error)
+		bx_warn("warm start: no template (%s); booting cold", s->cfg.template_error);
 	if (!s->cfg.template_state || s->warm_fd > 0)
 		return;
 	if (s->cfg.n_allow_net) {

@@ -94,6 +94,16 @@ for i in 1 2; do # the first makes the 2-volume template, the second clones it
 done
 ls "$BOXLITE_HOME/templates" | grep -q -- '-2vol$' && pass "a 2-volume template" || fail "no 2-volume template"
 
+# ---- no template can be made (templates/ is a file): cold boot, and the
+# shim's log says why
+rm -rf "$BOXLITE_HOME/templates" && touch "$BOXLITE_HOME/templates"
+N=$("$BOXLITE" run -d $IMG sleep 600)
+expect_eq "box without a template runs" "$("$BOXLITE" exec "$N" echo alive)" "alive"
+expect_contains "shim log says why there is no template" "$(cat "$BOXLITE_HOME/boxes/$N/shim.stderr")" \
+	"warm start: no template (creating $BOXLITE_HOME/templates/"
+"$BOXLITE" rm -f "$N" >/dev/null
+rm -f "$BOXLITE_HOME/templates"
+
 # ---- at most 4 shapes kept: a fifth drops the least recently used
 rm -rf "$BOXLITE_HOME/templates"
 for m in 128 160 192 128 224 256; do # 128 used again: 160 is the oldest then
