@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# bench/boot: how close `boxlite run` comes to the floor.
-#   A: median wall time of `boxlite run --rm localhost/busybox:latest true`
-#      booting cold (BOXLITE_WARM_START=0)
-#   W: the same, as boxlite runs by default: the box clones a template VM
-#      (docs/architecture.md, "Warm start"; the template is made before timing)
-#   B: median wall time of raw qemu-system-x86_64 booting the same kernel to a
-#      trivial static init that reboots at once (the floor), same accelerator
-# Prints all three and the ratios A/B and W/B. Usage: bench/boot.sh [N] (default 10).
+# bench/boot: how close `boxlite run` comes to the floor, with the host's
+# memory hot and after an idle gap.
+#   floor: raw qemu-system-x86_64 booting the same kernel to a trivial static
+#          init that reboots at once, same accelerator and machine options
+#   cold:  `boxlite run --rm localhost/busybox:latest true`, BOXLITE_WARM_START=0
+#   warm:  the same, as boxlite runs by default: the box clones a template VM
+#          (docs/architecture.md, "Warm start"; the template is made first)
+# Each variant is timed two ways, N runs each:
+#   back to back: the variant's runs follow each other in one block (after
+#     one untimed run), so each reuses memory its own previous run freed and
+#     no variant inherits another's;
+#   after an idle gap: GAP seconds (default 8) of quiet before every run, long
+#     enough for freed memory to go back to the hypervisor on hosts with free
+#     page reporting (../shared/ENVIRONMENT.md, "Host memory is slow to touch").
+# Prints the medians and their ratios to the floor timed the same way, and
+# warm/cold. Usage: bench/boot.sh [N] (default 10; GAP=0 skips the idle runs).
 # Then, outside the comparison, the median stage breakdown of N more runs
 # with --timings (BOOT_BREAKDOWN=0 skips it).
 set -euo pipefail
 N=${1:-10}
+GAP=${GAP:-8}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BOXLITE_BUILD:-$ROOT/build}
 SHARE=$BUILD/share/boxlite
@@ -60,22 +69,48 @@ run_once() {   # run_once [WARM]: WARM=1 clones the template
 # template and fills the page cache.
 run_once >/dev/null
 run_once 1 >/dev/null
-run_once 1 >/dev/null
 raw_once >/dev/null
 
-: > "$WORK/raw"; : > "$WORK/run"; : > "$WORK/warm"
-for i in $(seq "$N"); do   # interleaved so all see the same machine state
-	raw_once >> "$WORK/raw"
-	run_once >> "$WORK/run"
-	run_once 1 >> "$WORK/warm"
+variant() {   # variant NAME: one timed run of it
+	case $1 in
+	floor) raw_once ;;
+	cold) run_once 0 ;;
+	warm) run_once 1 ;;
+	esac
+}
+VARIANTS="floor cold warm"
+for v in $VARIANTS; do   # back to back: one block per variant
+	variant "$v" >/dev/null
+	: > "$WORK/$v.hot"
+	for i in $(seq "$N"); do variant "$v" >> "$WORK/$v.hot"; done
 done
-raw=$(median < "$WORK/raw")
-run=$(median < "$WORK/run")
-warm=$(median < "$WORK/warm")
-printf 'bench/boot (%s, N=%d)\n' "$accel" "$N"
-printf '  boxlite run --rm busybox true   median %.3f s   ratio %.2f\n' "$run" "$(echo "$run / $raw" | bc -l)"
-printf '  the same, warm start            median %.3f s   ratio %.2f\n' "$warm" "$(echo "$warm / $raw" | bc -l)"
-printf '  raw qemu to trivial init        median %.3f s   (the floor)\n' "$raw"
+if [ "$GAP" != 0 ]; then   # idle gap: interleaved, each run after GAP s of quiet
+	for v in $VARIANTS; do : > "$WORK/$v.idle"; done
+	for i in $(seq "$N"); do
+		for v in $VARIANTS; do sleep "$GAP"; variant "$v" >> "$WORK/$v.idle"; done
+	done
+fi
+
+ratio() { echo "$1 / $2" | bc -l; }
+printf 'bench/boot (%s, N=%d, idle gap %s s)\n' "$accel" "$N" "$GAP"
+printf '  %-34s %-22s %s\n' "" "back to back" "after the idle gap"
+for v in $VARIANTS; do
+	hot=$(median < "$WORK/$v.hot"); eval "${v}_hot=$hot"
+	line=$(printf '%.3f s  ratio %.2f' "$hot" "$(ratio "$hot" "$floor_hot")")
+	if [ "$GAP" != 0 ]; then
+		idle=$(median < "$WORK/$v.idle"); eval "${v}_idle=$idle"
+		line=$(printf '%-22s %.3f s  ratio %.2f' "$line" "$idle" "$(ratio "$idle" "$floor_idle")")
+	fi
+	case $v in
+	floor) label="floor: raw qemu to trivial init" ;;
+	cold) label="cold: run --rm busybox true" ;;
+	warm) label="warm: the same, warm start" ;;
+	esac
+	printf '  %-34s %s\n' "$label" "$line"
+done
+line=$(printf '%.2f' "$(ratio "$warm_hot" "$cold_hot")")
+[ "$GAP" = 0 ] || line=$(printf '%-22s %.2f' "$line" "$(ratio "$warm_idle" "$cold_idle")")
+printf '  %-34s %s\n' "warm / cold" "$line"
 
 # Where the time goes: `run --timings` (ms since the shim's spawn; guest
 # uptimes in the second column), median of each stage over N runs, cold

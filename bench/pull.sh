@@ -19,13 +19,17 @@ cleanup() { [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null; wait 2>/dev/null; 
 trap cleanup EXIT
 
 now() { date +%s.%N; }
+# shellcheck source=../scripts/apt-sources.sh
+. "$ROOT/scripts/apt-sources.sh"
+
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 # 1. The image: Debian minbase in an OCI layout (one gzip layer), cached.
 if [ ! -f "$CACHE/oci/index.json" ]; then
 	mkdir -p "$CACHE"
 	rm -rf "$CACHE/rootfs" "$CACHE/oci"
-	mmdebstrap --quiet --variant=minbase bookworm "$CACHE/rootfs" http://deb.debian.org/debian
+	bookworm_sources > "$WORK/sources.list"
+	mmdebstrap --quiet --variant=minbase bookworm "$CACHE/rootfs" "$WORK/sources.list"
 	umoci init --layout "$CACHE/oci"
 	umoci new --image "$CACHE/oci:1"
 	umoci insert --image "$CACHE/oci:1" "$CACHE/rootfs" / > /dev/null

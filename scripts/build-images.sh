@@ -25,6 +25,9 @@ IMAGES=("$@")
 [ ${#IMAGES[@]} -gt 0 ] || IMAGES=(busybox python)
 
 SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
+APT_SOURCES_LIB=$(dirname "$SCRIPT")/apt-sources.sh
+# shellcheck source=apt-sources.sh
+. "$APT_SOURCES_LIB"
 CACHE_ROOT=${BOXLITE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/boxlite}
 CACHE=$CACHE_ROOT/images
 PATH_ENV=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -34,7 +37,7 @@ need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found (package $2; run
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "unknown"; }
 
 # Cache key: this script plus the given extra strings.
-cache_key() { { cat "$SCRIPT"; printf '%s\n' "$@"; } | sha256sum | cut -c1-16; }
+cache_key() { { cat "$SCRIPT" "$APT_SOURCES_LIB"; printf '%s\n' "$@"; } | sha256sum | cut -c1-16; }
 
 # Removes the temp build dir on any exit, so a failed build leaves nothing
 # that looks like a cache entry (entries only appear by rename).
@@ -91,59 +94,12 @@ EOF
 		--config.env "PATH=$PATH_ENV" --config.cmd /bin/sh --config.workingdir /
 }
 
-# Prints the apt sources for bookworm, built from the host's apt sources so the
-# build uses whatever mirror apt already reaches (falls back to deb.debian.org).
-bookworm_sources() {
-	local main="" sec="" f
-	# one-line format: deb [opts] URI SUITE COMPONENTS...
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		while read -r type rest; do
-			[ "$type" = deb ] || continue
-			rest=$(sed -E 's/^\[[^]]*\] *//' <<<"$rest")
-			read -r uri suite _ <<<"$rest"
-			case "$suite" in
-			*-security*) [ -n "$sec" ] || sec=$uri ;;
-			*-updates|*-backports|*-proposed-updates) ;;
-			*) if grep -q 'debian' <<<"$uri"; then [ -n "$main" ] || main=$uri; fi ;;
-			esac
-		done < "$f"
-	done
-	# deb822 format: stanzas with Types/URIs/Suites
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		eval "$(awk '
-			function flush() {
-				if (types ~ /(^| )deb( |$)/ && uris != "" && enabled != "no") {
-					split(uris, u, " "); n = split(suites, s, " ")
-					for (i = 1; i <= n; i++) {
-						if (s[i] ~ /-security/) print "[ -n \"$sec\" ] || sec=\"" u[1] "\""
-						else if (s[i] !~ /-(updates|backports|proposed-updates)$/ && u[1] ~ /debian/)
-							print "[ -n \"$main\" ] || main=\"" u[1] "\""
-					}
-				}
-				types = ""; uris = ""; suites = ""; enabled = ""
-			}
-			/^[ \t]*#/ { next }
-			/^[ \t]*$/ { flush(); next }
-			tolower($1) == "types:" { $1 = ""; types = $0 }
-			tolower($1) == "uris:" { $1 = ""; sub(/^ +/, ""); uris = $0 }
-			tolower($1) == "suites:" { $1 = ""; sub(/^ +/, ""); suites = $0 }
-			tolower($1) == "enabled:" { enabled = tolower($2) }
-			END { flush() }' "$f" | grep -E '^\[ -n "\$(main|sec)" \] \|\| (main|sec)="[^"$`\\]*"$')"
-	done
-	main=${main:-http://deb.debian.org/debian}
-	echo "deb $main bookworm main"
-	echo "deb $main bookworm-updates main"
-	[ -z "$sec" ] || echo "deb $sec bookworm-security main"
-}
-
 build_python() {
 	local work=$1 layout=$2 root=$work/rootfs sources=$work/sources.list
 	need umoci umoci
 	need mmdebstrap mmdebstrap
 	[ "$(id -u)" -eq 0 ] || die "the python image is built with mmdebstrap in root mode; run as root"
-	bookworm_sources > "$sources"
+	bookworm_sources > "$sources" || die "python: no apt source to build the Debian root from"
 	say "python: apt sources: $(tr '\n' ';' < "$sources")"
 	# Pass the host's apt proxy / validity settings through for the build only.
 	local aptopts=() v
