@@ -6,8 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # build toolchain
   build-essential cmake pkg-config clang libclang-rt-14-dev musl-tools cpio
-  # engine and disks
-  qemu-system-x86 qemu-utils e2fsprogs
+  # disks (QEMU itself: QEMU_PACKAGES below)
+  e2fsprogs
   # guest kernel
   linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils
   # images
@@ -22,19 +22,53 @@ PACKAGES=(
   libseccomp-dev
 )
 
+# QEMU >= 8.2 maps a warm-start template's RAM file read-only and private
+# (memory-backend-file readonly=on,rom=off), so boxes share the template's
+# memory and none can write it. Bookworm has 7.2; bookworm-backports has 10.x.
+# The engine still works with 7.2 (it probes the version); set
+# BOXLITE_QEMU_BACKPORTS=0 to keep the distribution's QEMU.
+QEMU_PACKAGES=(qemu-system-x86 qemu-utils)
+QEMU_MIN=1:8.2
+BACKPORTS=${BOXLITE_QEMU_BACKPORTS:-1}
+[ "$BACKPORTS" != 0 ] || PACKAGES+=("${QEMU_PACKAGES[@]}")
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+qemu_old=()
+if [ "$BACKPORTS" != 0 ]; then
+  for p in "${QEMU_PACKAGES[@]}"; do
+    v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
+    [ -n "$v" ] && dpkg --compare-versions "$v" ge "$QEMU_MIN" || qemu_old+=("$p")
+  done
+fi
+[ ${#missing[@]} -eq 0 ] && [ ${#qemu_old[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
   SUDO=sudo
-  command -v sudo >/dev/null || { echo "install-deps: missing packages (${missing[*]}); run as root" >&2; exit 1; }
+  command -v sudo >/dev/null || { echo "install-deps: missing packages (${missing[*]} ${qemu_old[*]}); run as root" >&2; exit 1; }
 else
   SUDO=
 fi
-echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+
+# bookworm-backports from the mirror apt already uses for bookworm.
+BACKPORTS_LIST=/etc/apt/sources.list.d/boxlite-bookworm-backports.list
+if [ ${#qemu_old[@]} -gt 0 ] && ! apt-cache policy 2>/dev/null | grep -q 'bookworm-backports/main'; then
+  . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/apt-sources.sh"
+  debian_mirrors
+  [ -n "$APT_MAIN" ] || { echo "install-deps: no Debian source in apt's sources to take bookworm-backports from" >&2; exit 1; }
+  echo "install-deps: adding bookworm-backports ($APT_MAIN) for QEMU"
+  echo "deb $APT_MAIN bookworm-backports main" | $SUDO tee "$BACKPORTS_LIST" >/dev/null
+fi
+
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ ${#qemu_old[@]} -gt 0 ]; then
+  echo "install-deps: installing ${qemu_old[*]} from bookworm-backports"
+  $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports "${qemu_old[@]}" >/dev/null
+fi

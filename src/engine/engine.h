@@ -32,6 +32,20 @@ struct bx_vm_volume {
 	int read_only;
 };
 
+/* How guest RAM in a file (bx_vm_spec.mem_path) is mapped. With the two
+ * template modes, migration streams keep that RAM out (QMP capability
+ * x-ignore-shared, set by the caller on both sides): the stream holds
+ * device state only, the RAM stays in the file (docs/architecture.md,
+ * "Warm start"). */
+enum bx_vm_mem {
+	BX_MEM_PRIVATE = 0, /* private: the box's own RAM, the file stays empty */
+	BX_MEM_SHARED,      /* shared: a template being made writes its RAM to the file */
+	BX_MEM_CLONE,       /* a template's RAM file, opened read-only and mapped
+			     * private: the guest's writes are copy-on-write pages
+			     * of its own, the file and its page cache are shared
+			     * and never written (QEMU >= 8.2: readonly=on,rom=off) */
+};
+
 struct bx_vm_spec {
 	const char *qemu;       /* engine binary */
 	enum bx_accel accel;
@@ -46,10 +60,14 @@ struct bx_vm_spec {
 	const char *qmp_sock;   /* QMP socket (QEMU is server), may be NULL */
 	const char *console_log;/* serial console file, may be NULL (discard) */
 	const char *mem_path;   /* guest RAM file (memory-backend-file), NULL: anonymous */
+	enum bx_vm_mem mem_mode;/* how mem_path is mapped */
 	int sandbox;            /* 1: QEMU's own seccomp sandbox (-sandbox on,...=deny) */
 	/* Warm start (docs/architecture.md, "Warm start"): instead of booting,
 	 * load a template's migration stream from this fd (inherited by QEMU,
-	 * see bx_engine_spawn_fd) and stay paused (-S) until QMP "cont". 0: boot. */
+	 * see bx_engine_spawn_fd) and stay paused (-S) until QMP "cont". 0: boot.
+	 * With mem_mode BX_MEM_CLONE the load waits for QMP (-incoming defer):
+	 * migrate-set-capabilities x-ignore-shared, then migrate-incoming
+	 * "fd:<incoming_fd>". */
 	int incoming_fd;
 	/* Published ports (only with network) and volumes. Volumes are the only
 	 * devices that vary per box; they come last, after the fixed set. */

@@ -113,6 +113,8 @@ static int check_spec(const struct bx_vm_spec *s, struct bx_error *err)
 			return bx_err(err, -EINVAL, "VM spec: volume host path must be absolute");
 	if (s->incoming_fd < 0 || (s->incoming_fd > 0 && s->incoming_fd < 3))
 		return bx_err(err, -EINVAL, "VM spec: incoming fd %d is a standard stream", s->incoming_fd);
+	if (s->mem_mode != BX_MEM_PRIVATE && s->mem_mode != BX_MEM_SHARED && s->mem_mode != BX_MEM_CLONE)
+		return bx_err(err, -EINVAL, "VM spec: unknown memory mode %d", (int)s->mem_mode);
 	if (s->accel != BX_ACCEL_TCG && s->accel != BX_ACCEL_KVM)
 		return bx_err(err, -EINVAL, "VM spec: unknown accelerator %d", (int)s->accel);
 	return 0;
@@ -137,7 +139,10 @@ static int qemu_microvm_build_argv(const struct bx_vm_spec *s, char ***argv_out,
 		push(&b, "-object");
 		e = opt_escape(s->mem_path);
 		if (e)
-			pushf(&b, "memory-backend-file,id=mem,size=%uM,mem-path=%s,share=off", s->memory_mib, e);
+			pushf(&b, "memory-backend-file,id=mem,size=%uM,mem-path=%s,%s", s->memory_mib, e,
+			      s->mem_mode == BX_MEM_SHARED  ? "share=on"
+			      : s->mem_mode == BX_MEM_CLONE ? "share=off,readonly=on,rom=off"
+							    : "share=off");
 		else
 			b.oom = 1;
 		free(e);
@@ -252,7 +257,12 @@ static int qemu_microvm_build_argv(const struct bx_vm_spec *s, char ***argv_out,
 	if (s->incoming_fd > 0) {
 		push(&b, "-S");
 		push(&b, "-incoming");
-		pushf(&b, "fd:%d", s->incoming_fd);
+		/* A clone of a RAM-file template loads only once QMP has set
+		 * x-ignore-shared, which no command-line option sets. */
+		if (s->mem_mode == BX_MEM_CLONE)
+			push(&b, "defer");
+		else
+			pushf(&b, "fd:%d", s->incoming_fd);
 	}
 
 	if (s->qmp_sock) {

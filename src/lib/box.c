@@ -425,9 +425,9 @@ static int spawn_detached(boxlite_box *box, const char *json, struct bx_error *e
 	return 0;
 }
 
-/* warm: may the box clone a template; *tpl_used (PATH_MAX) gets the
- * template's state path when it was given to the shim, else "". */
-static int spawn_shim(boxlite_box *box, int hold, int warm, char *tpl_used, struct bx_error *err)
+/* warm: may the box clone a template; *tpl_used gets the template given
+ * to the shim (state "" when none). */
+static int spawn_shim(boxlite_box *box, int hold, int warm, struct bx_template *tpl_used, struct bx_error *err)
 {
 	boxlite_runtime *rt = box->rt;
 	struct bx_shim_config cfg = { 0 }; /* borrows every string */
@@ -435,7 +435,7 @@ static int spawn_shim(boxlite_box *box, int hold, int warm, char *tpl_used, stru
 	_cleanup_free_ char *json = NULL;
 	int rc;
 
-	tpl_used[0] = '\0';
+	tpl_used->state[0] = '\0';
 	cfg.version = BX_SHIM_CONFIG_VERSION;
 	cfg.box_id = box->id;
 	cfg.box_dir = box->dir;
@@ -463,10 +463,10 @@ static int spawn_shim(boxlite_box *box, int hold, int warm, char *tpl_used, stru
 	 * made (the shim also boots cold when loading it fails). */
 	if (warm && bx_template_enabled() && cfg.n_volumes <= BX_TEMPLATE_VOLUMES_MAX && cfg.n_allow_net == 0) {
 		if (bx_template_get(rt, box->cpus, box->memory_mib, box->network, (unsigned)cfg.n_volumes, tpl_used,
-				    PATH_MAX, &terr) == 0) {
-			cfg.template_state = tpl_used;
+				    &terr) == 0) {
+			cfg.template_state = tpl_used->state;
+			cfg.template_ram = tpl_used->ram[0] ? tpl_used->ram : NULL;
 		} else {
-			tpl_used[0] = '\0';
 			cfg.template_error = terr.msg; /* logged by the shim */
 		}
 	}
@@ -537,7 +537,7 @@ static int warm_failed(boxlite_box *box)
 	return strstr(buf, BX_WARM_FAILED) != NULL;
 }
 
-static int spawn_and_wait(boxlite_box *box, int hold, int warm, char *tpl, struct bx_conn **c,
+static int spawn_and_wait(boxlite_box *box, int hold, int warm, struct bx_template *tpl, struct bx_conn **c,
 			  struct bx_error *err)
 {
 	struct bx_box_record *r = box->rec;
@@ -556,7 +556,8 @@ static int spawn_and_wait(boxlite_box *box, int hold, int warm, char *tpl, struc
 int bx_box_start_locked(boxlite_box *box, int hold, struct bx_error *err)
 {
 	struct bx_box_record *r = box->rec;
-	char exit_path[PATH_MAX + 8], tpl[PATH_MAX];
+	char exit_path[PATH_MAX + 8];
+	struct bx_template tpl;
 	struct bx_conn *c = NULL;
 	int rc;
 
@@ -579,15 +580,15 @@ int bx_box_start_locked(boxlite_box *box, int hold, struct bx_error *err)
 	if ((rc = save(box, err)) < 0)
 		return rc;
 
-	rc = spawn_and_wait(box, hold, 1, tpl, &c, err);
-	if (rc < 0 && tpl[0] && warm_failed(box)) {
+	rc = spawn_and_wait(box, hold, 1, &tpl, &c, err);
+	if (rc < 0 && tpl.state[0] && warm_failed(box)) {
 		/* A jailed shim cannot boot cold after a failed clone (its first
 		 * QEMU was the init of its pid namespace): start it again cold,
 		 * and drop the template so that the next start makes a new one. */
 		kill_shim(box);
-		bx_template_discard(tpl);
+		bx_template_discard(tpl.state);
 		bx_err_clear(err);
-		rc = spawn_and_wait(box, hold, 0, tpl, &c, err);
+		rc = spawn_and_wait(box, hold, 0, &tpl, &c, err);
 	}
 	if (rc < 0) {
 		kill_shim(box);

@@ -3,13 +3,22 @@
  * agent over a 1 MiB placeholder root disk; once the agent has said HELLO
  * (before it touches any disk), QMP stops the VM and migrates it into the
  * state file through an fd passed with getfd (QEMU's -sandbox forbids
- * exec: URIs). Everything box-specific comes later, in SETUP. RAM is
- * anonymous in template and clones alike (the RAM block names must match);
- * the stream carries the pages the guest touched, zero pages as markers.
+ * exec: URIs). Everything box-specific comes later, in SETUP.
  *
- * Layout: <home>/templates/<key>/state, made in <key>.tmp.<pid> and renamed;
- * the key hashes everything that shapes the VM or its saved state. Sockets
- * and the placeholder disk live in a short /tmp directory (sun_path). */
+ * Where the template's RAM goes depends on the QEMU:
+ *  - QEMU >= 8.2 (memory-backend-file rom=off): the template's RAM is a
+ *    file, "ram", mapped shared while it boots; the migration skips it
+ *    (x-ignore-shared), so the state holds device state only. Clones map
+ *    the file read-only and private (BX_MEM_CLONE): they share its page
+ *    cache, never write it, and never touch a page their guest does not.
+ *  - older QEMU: RAM is anonymous in template and clones alike, and the
+ *    stream carries it (zero pages as markers, which a clone's load reads:
+ *    every page of its RAM is touched).
+ *
+ * Layout: <home>/templates/<key>/{state,ram}, made in <key>.tmp.<pid> and
+ * renamed; the key hashes everything that shapes the VM or its saved
+ * state. Sockets and the placeholder disk live in a short /tmp directory
+ * (sun_path). */
 #include "template.h"
 
 #include <dirent.h>
@@ -20,6 +29,7 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,12 +48,12 @@
 #include "protocol.h"
 #include "qcow2.h"
 
-#define TEMPLATE_FORMAT 1                 /* bump when the way templates are made changes */
+#define TEMPLATE_FORMAT 2                 /* bump when the way templates are made changes */
 #define TEMPLATE_BOOT_TIMEOUT_MS 30000
 #define TEMPLATE_SAVE_TIMEOUT_MS 30000
 #define PLACEHOLDER_BYTES (1u << 20)
-/* Shapes kept per home (about 33 MB each at 512 MiB of RAM): making one
- * more drops the least recently used. */
+/* Shapes kept per home (about 40 MB of disk each at 512 MiB of RAM):
+ * making one more drops the least recently used. */
 #define TEMPLATES_KEPT 4
 
 int bx_template_enabled(void)
@@ -311,8 +321,9 @@ static int qmp_exec(struct maker *m, json_t *req, int fd, json_t **ret, struct b
 	}
 }
 
-/* Stops the VM and migrates its state into state_fd. */
-static int save_state(struct maker *m, const char *sock, int state_fd, struct bx_error *err)
+/* Stops the VM and migrates its state into state_fd; with ram_file, the
+ * RAM (in that file) stays out of the stream. */
+static int save_state(struct maker *m, const char *sock, int state_fd, int ram_file, struct bx_error *err)
 {
 	int rc;
 
@@ -321,6 +332,11 @@ static int save_state(struct maker *m, const char *sock, int state_fd, struct bx
 	m->deadline = now_ms() + TEMPLATE_SAVE_TIMEOUT_MS;
 	if ((rc = qmp_exec(m, NULL, -1, NULL, err)) < 0 ||
 	    (rc = qmp_exec(m, json_pack("{s:s}", "execute", "qmp_capabilities"), -1, NULL, err)) < 0 ||
+	    (ram_file && (rc = qmp_exec(m,
+					json_pack("{s:s, s:{s:[{s:s, s:b}]}}", "execute", "migrate-set-capabilities",
+						  "arguments", "capabilities", "capability", "x-ignore-shared",
+						  "state", 1),
+					-1, NULL, err)) < 0) ||
 	    (rc = qmp_exec(m, json_pack("{s:s, s:{s:s}}", "execute", "getfd", "arguments", "fdname", "state"),
 			   state_fd, NULL, err)) < 0 ||
 	    (rc = qmp_exec(m, json_pack("{s:s}", "execute", "stop"), -1, NULL, err)) < 0 ||
@@ -353,6 +369,46 @@ static int save_state(struct maker *m, const char *sock, int state_fd, struct bx
 	/* QEMU may close the connection before answering quit. */
 	qmp_exec(m, json_pack("{s:s}", "execute", "quit"), -1, NULL, NULL);
 	return 0;
+}
+
+/* Can this QEMU map a read-only RAM file private and writable (the
+ * memory-backend-file "rom" property, QEMU >= 8.2)? Asked of the binary
+ * itself, only when a template is made. */
+static int qemu_maps_ram_file_private(const char *qemu)
+{
+	char *argv[] = { (char *)qemu, (char *)"-object", (char *)"memory-backend-file,help", NULL };
+	posix_spawn_file_actions_t fa;
+	char buf[8192];
+	size_t len = 0;
+	int p[2], found = 0;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return 0;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawn(&pid, qemu, &fa, NULL, argv, (char *[]){ NULL }) != 0)
+		pid = -1;
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	while (pid > 0 && len < sizeof(buf) - 1 && (n = read(p[0], buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	close(p[0]);
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	buf[len] = '\0';
+	/* "  rom=<OnOffAuto>  - ..." */
+	for (const char *q = buf; !found && (q = strstr(q, "rom=")); q++)
+		found = q == buf || q[-1] == ' ' || q[-1] == '\n';
+	return found;
 }
 
 /* Work directories are /tmp/boxlite-tpl-<maker pid>-XXXXXX: removes those
@@ -395,11 +451,35 @@ static int die_with_parent(void *arg)
 	return 0;
 }
 
+/* Appends QEMU's last line of stderr that is not a warning to err's message
+ * (QEMU died: that line says why). */
+static void add_qemu_reason(struct bx_error *err, const char *errlog)
+{
+	char buf[4096], *line, *save = NULL, *last = NULL;
+	_cleanup_close_ int fd = open(errlog, O_RDONLY | O_CLOEXEC);
+	off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+	ssize_t n;
+	size_t len;
+
+	if (!err || size <= 0)
+		return;
+	n = pread(fd, buf, sizeof(buf) - 1, size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (!strstr(line, "warning:"))
+			last = line;
+	len = strlen(err->msg);
+	if (last && len + 8 < sizeof(err->msg))
+		snprintf(err->msg + len, sizeof(err->msg) - len, " (%s)", last);
+}
+
 static int make_template(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int network,
 			 unsigned n_volumes, const char *tmp_dir, struct bx_error *err)
 {
 	char work[64], sock[64], qmp[64], disk[64], base[64], console[64], errlog[64];
-	char state[PATH_MAX], vol_dir[BX_TEMPLATE_VOLUMES_MAX][64], guest_root[] = "/";
+	char state[PATH_MAX], ram[PATH_MAX], vol_dir[BX_TEMPLATE_VOLUMES_MAX][64], guest_root[] = "/";
 	struct bx_vm_volume vols[BX_TEMPLATE_VOLUMES_MAX];
 	struct bx_vm_spec spec = {
 		.qemu = rt->qemu, .accel = rt->accel, .kernel = rt->kernel, .initramfs = rt->initramfs,
@@ -408,7 +488,7 @@ static int make_template(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib
 	};
 	struct maker m = { .pid = -1, .agent = -1, .qmp = -1 };
 	pid_t parent = getpid();
-	_cleanup_close_ int efd = -1, sfd = -1, bfd = -1;
+	_cleanup_close_ int efd = -1, sfd = -1, bfd = -1, rfd = -1;
 	char **argv = NULL;
 	int rc;
 
@@ -447,6 +527,21 @@ static int make_template(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib
 		rc = bx_err_sys(err, -errno, "template: placeholder disk");
 		goto out;
 	}
+	if (bx_path_fmt(state, sizeof(state), "%s/state", tmp_dir) < 0 ||
+	    bx_path_fmt(ram, sizeof(ram), "%s/ram", tmp_dir) < 0) {
+		rc = bx_err(err, -ENAMETOOLONG, "template: path too long");
+		goto out;
+	}
+	if (qemu_maps_ram_file_private(rt->qemu)) {
+		/* Sparse: the file holds what the template's guest wrote. */
+		rfd = open(ram, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (rfd < 0 || ftruncate(rfd, (off_t)memory_mib << 20) < 0) {
+			rc = bx_err_sys(err, -errno, "template: creating %s", ram);
+			goto out;
+		}
+		spec.mem_path = ram;
+		spec.mem_mode = BX_MEM_SHARED;
+	}
 	if ((rc = bx_qcow2_create_overlay(disk, base, "raw", PLACEHOLDER_BYTES, err)) < 0 ||
 	    (rc = bx_engine_qemu_microvm.build_argv(&spec, &argv, err)) < 0)
 		goto out;
@@ -456,16 +551,12 @@ static int make_template(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib
 	m.deadline = now_ms() + TEMPLATE_BOOT_TIMEOUT_MS;
 	if ((rc = agent_hello(&m, sock, err)) < 0)
 		goto out;
-	if (bx_path_fmt(state, sizeof(state), "%s/state", tmp_dir) < 0) {
-		rc = bx_err(err, -ENAMETOOLONG, "template: path too long");
-		goto out;
-	}
 	sfd = open(state, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (sfd < 0) {
 		rc = bx_err_sys(err, -errno, "template: creating %s", state);
 		goto out;
 	}
-	if ((rc = save_state(&m, qmp, sfd, err)) < 0)
+	if ((rc = save_state(&m, qmp, sfd, rfd >= 0, err)) < 0)
 		goto out;
 	/* The stream is complete once QEMU has exited (its copy of the fd closed). */
 	m.deadline = now_ms() + 5000;
@@ -479,8 +570,16 @@ static int make_template(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib
 		rc = bx_err_sys(err, -errno, "template: fsync %s", state);
 		goto out;
 	}
+	/* Read-only from now on, for everyone: clones open it O_RDONLY (and
+	 * in the jail through a read-only bind mount, as another uid). */
+	if (rfd >= 0 && (fsync(rfd) < 0 || fchmod(rfd, 0444) < 0)) {
+		rc = bx_err_sys(err, -errno, "template: %s", ram);
+		goto out;
+	}
 	rc = 0;
 out:
+	if (rc == -ECHILD)
+		add_qemu_reason(err, errlog);
 	if (m.agent >= 0)
 		close(m.agent);
 	if (m.qmp >= 0)
@@ -568,12 +667,25 @@ static void drop_unusable(const char *home, const char *key)
 	closedir(d);
 }
 
+/* ram gets <dir>/ram when the template has its RAM in a file, else "". */
+static void ram_path(const char *dir, char *ram, size_t cap)
+{
+	struct stat st;
+
+	if (bx_path_fmt(ram, cap, "%s/ram", dir) < 0 || stat(ram, &st) < 0 || !S_ISREG(st.st_mode))
+		ram[0] = '\0';
+}
+
 int bx_template_get(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int network, unsigned n_volumes,
-		    char *state, size_t cap, struct bx_error *err)
+		    struct bx_template *tpl, struct bx_error *err)
 {
 	char key[KEY_MAX], dir[PATH_MAX], tmp[PATH_MAX], lock_name[KEY_MAX + 16];
+	char *state = tpl->state;
+	size_t cap = sizeof(tpl->state);
 	struct stat st;
 	int lock = -1, rc;
+
+	tpl->state[0] = tpl->ram[0] = '\0';
 
 	if ((rc = template_key(rt, cpus, memory_mib, network, n_volumes, key)) < 0)
 		return bx_err(err, rc, "template: out of memory");
@@ -583,6 +695,7 @@ int bx_template_get(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int
 		return bx_err(err, -ENAMETOOLONG, "template: home path too long");
 	if (stat(state, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
 		utimensat(AT_FDCWD, state, NULL, 0); /* recently used (drop_unusable) */
+		ram_path(dir, tpl->ram, sizeof(tpl->ram));
 		return 0;
 	}
 
@@ -592,6 +705,7 @@ int bx_template_get(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int
 	/* Someone else may have made it while we waited. */
 	if (stat(state, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
 		bx_unlock(&lock);
+		ram_path(dir, tpl->ram, sizeof(tpl->ram));
 		return 0;
 	}
 	drop_unusable(rt->home, key);
@@ -603,8 +717,12 @@ int bx_template_get(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib, int
 		rc = bx_err_sys(err, -errno, "template: renaming %s", tmp);
 	if (rc < 0)
 		bx_rm_rf_at(AT_FDCWD, tmp, NULL);
+	else
+		ram_path(dir, tpl->ram, sizeof(tpl->ram));
 out:
 	bx_unlock(&lock);
+	if (rc < 0)
+		tpl->state[0] = '\0';
 	return rc;
 }
 
@@ -628,7 +746,10 @@ void bx_template_usage(const char *home, uint32_t *count, uint64_t *bytes)
 		snprintf(state, sizeof(state), "%s/state", e->d_name);
 		if (fstatat(dirfd(d), state, &st, 0) == 0 && S_ISREG(st.st_mode)) {
 			(*count)++;
-			*bytes += (uint64_t)st.st_size;
+			*bytes += (uint64_t)st.st_blocks * 512u;
+			snprintf(state, sizeof(state), "%s/ram", e->d_name); /* sparse */
+			if (fstatat(dirfd(d), state, &st, 0) == 0 && S_ISREG(st.st_mode))
+				*bytes += (uint64_t)st.st_blocks * 512u;
 		}
 	}
 	closedir(d);

@@ -32,6 +32,7 @@ void bx_shim_config_free(struct bx_shim_config *cfg)
 	free(cfg->root_disk);
 	free(cfg->hostname);
 	free(cfg->template_state);
+	free(cfg->template_ram);
 	free(cfg->template_error);
 	bx_shim_config_free_netvol(cfg);
 	if (cfg->main_argv) {
@@ -220,7 +221,7 @@ static const char *const known_keys[] = {
 	"version", "box_id", "box_dir", "detach", "qemu", "accel", "kernel", "initramfs", "cpus",
 	"memory_mib", "root_disk", "network", "hostname", "env", "ready_timeout_ms", "main",
 	"security", "ports", "volumes", "allow_net", "discard", "template_state",
-	"template_error",
+	"template_ram", "template_error",
 };
 
 /* The optional "main" object (shim_config.h). */
@@ -320,6 +321,9 @@ static int parse_root(json_t *root, struct bx_shim_config *cfg, struct bx_error 
 	if (json_object_get(root, "template_state") &&
 	    (rc = get_abs_path(root, "template_state", &cfg->template_state, err)) < 0)
 		return rc;
+	if (json_object_get(root, "template_ram") &&
+	    (rc = get_abs_path(root, "template_ram", &cfg->template_ram, err)) < 0)
+		return rc;
 	if (json_object_get(root, "template_error") &&
 	    (rc = get_str(root, "template_error", &cfg->template_error, err)) < 0)
 		return rc;
@@ -417,6 +421,8 @@ int bx_shim_config_to_json(const struct bx_shim_config *cfg, char **json_out, st
 		bad |= json_object_set_new(root, "discard", json_true());
 	if (cfg->template_state)
 		bad |= json_object_set_new(root, "template_state", json_string(cfg->template_state));
+	if (cfg->template_ram)
+		bad |= json_object_set_new(root, "template_ram", json_string(cfg->template_ram));
 	if (cfg->template_error)
 		bad |= json_object_set_new(root, "template_error", json_string(cfg->template_error));
 	bad |= bx_shim_config_netvol_json(cfg, root);

@@ -269,6 +269,10 @@ static int plan_build(const struct bx_shim_config *cfg, struct plan *p, struct b
 		return rc;
 	if (cfg->accel == BX_ACCEL_KVM && (rc = plan_add(p, "/dev/kvm", BIND_DEV, 0, err)) < 0)
 		return rc;
+	/* Warm start: the template's RAM file, read-only (the file is 0444
+	 * too). Optional: without it the clone fails and the box boots cold. */
+	if (cfg->template_ram && (rc = plan_add(p, cfg->template_ram, BIND_RO, 1, err)) < 0)
+		return rc;
 	/* --allow-net: the shim resolves permitted names (egress.c). */
 	if (cfg->n_allow_net) {
 		static const char *const resolver[] = { "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf",

@@ -42,6 +42,10 @@ static const char *const allow_list[] = {
 	/* memory (TCG's code buffer, glibc malloc, guest RAM as a memfd) */
 	"brk", "mmap", "munmap", "mprotect", "mremap", "madvise", "memfd_create", "mlock", "munlock",
 	"membarrier", "mincore",
+	/* QEMU >= 8 after loading a migration: writeback of file-backed RAM (a
+	 * warm-start clone's template RAM is a private mapping: nothing reaches
+	 * the file, which the clone opened read-only anyway) */
+	"msync",
 	/* NUMA policy of its own memory (QEMU's memory backend: mbind) */
 	"get_mempolicy", "set_mempolicy", "mbind",
 	/* glibc >= 2.39 on CET hosts (not measurable here) */

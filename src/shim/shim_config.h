@@ -50,6 +50,9 @@ struct bx_shim_config {
 				  * template's migration stream (docs/architecture.md, "Warm
 				  * start"); the shim clones it instead of booting, and boots
 				  * cold if that fails */
+	char *template_ram;      /* optional "template_ram": absolute path of that template's
+				  * RAM file, which QEMU maps read-only and copy-on-write
+				  * (BX_MEM_CLONE); absent: the stream carries the RAM */
 	char *template_error;    /* optional "template_error": why the library has no template
 				  * for this box; logged, so a cold boot says why */
 	/* Optional "main": {"argv": [...], "cwd": "/", "user": "u", "hold": false,

@@ -61,12 +61,12 @@ static int spawn_qemu(struct shim *s, int warm, struct bx_error *err)
 		.agent_sock = AGENT_SOCK,
 		.qmp_sock = QMP_SOCK,
 		.console_log = CONSOLE_LOG,
-		/* The brief's warm-start design: RAM in a memory-backend-file
-		 * (a template shares it, a clone maps it privately). Anonymous
-		 * RAM boots ~50 ms faster under TCG (huge pages instead of 4 KiB
-		 * copy-on-write faults); see docs/architecture.md. A clone's
-		 * RAM is anonymous, as its template's (vm_warm.c). */
-		.mem_path = warm ? NULL : GUEST_MEM,
+		/* RAM in a memory-backend-file: a cold box's own (private,
+		 * the file stays empty); a clone maps its template's RAM file
+		 * read-only and copy-on-write, or, from a template without one
+		 * (QEMU < 8.2), has anonymous RAM filled by the stream. */
+		.mem_path = !warm ? GUEST_MEM : s->cfg.template_ram,
+		.mem_mode = warm && s->cfg.template_ram ? BX_MEM_CLONE : BX_MEM_PRIVATE,
 		.sandbox = s->cfg.security == BX_SECURITY_JAIL,
 		.incoming_fd = warm ? 3 : 0,
 		.ports = s->cfg.ports,

@@ -2,7 +2,8 @@
  * instead of booting (docs/architecture.md, "Warm start"). The library made
  * the template (src/lib/template.c) and names its state file in the config;
  * the shim opens it before entering the jail and QEMU reads it from fd 3
- * (-incoming fd:3 -S). Once loaded: QMP block_resize tells the guest its
+ * (-incoming fd:3 -S; with the template's RAM file, -incoming defer and QMP
+ * migrate-incoming, see start_incoming). Once loaded: QMP block_resize tells the guest its
  * real root disk size (the template probed a placeholder), then cont. The
  * agent notices the new host on its port and greets it with HELLO; SETUP
  * then gives the clone its own identity (hostname, clock, RNG seed, disk).
@@ -100,6 +101,36 @@ static int qemu_alive(struct shim *s, struct bx_error *err)
 	return 0;
 }
 
+/* A RAM-file template's clone (-incoming defer): its RAM is the template's
+ * file, mapped copy-on-write, so the stream it loads holds device state
+ * only; x-ignore-shared tells the load so, then it reads fd 3. */
+static int start_incoming(struct shim *s, uint64_t deadline, struct bx_error *err)
+{
+	json_t *caps = json_pack("{s:s, s:{s:[{s:s, s:b}]}}", "execute", "migrate-set-capabilities", "arguments",
+				 "capabilities", "capability", "x-ignore-shared", "state", 1);
+	int rc;
+
+	for (;;) { /* QMP is up a few ms after QEMU starts */
+		struct bx_error e = { 0 };
+
+		if ((rc = qemu_alive(s, err)) < 0) {
+			json_decref(caps);
+			return rc;
+		}
+		rc = qmp_call(QMP_SOCK, json_incref(caps), NULL, ms_left(deadline), &e);
+		if ((rc != -ENOENT && rc != -ECONNREFUSED) || mono_ns() >= deadline) {
+			json_decref(caps);
+			if (rc < 0)
+				return bx_err(err, rc, "%s", e.msg);
+			break;
+		}
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	return qmp_call(QMP_SOCK,
+			json_pack("{s:s, s:{s:s}}", "execute", "migrate-incoming", "arguments", "uri", "fd:3"), NULL,
+			ms_left(deadline), err);
+}
+
 int vm_warm_resume(struct shim *s, struct bx_error *err)
 {
 	uint64_t deadline = mono_ns() + WARM_LOAD_TIMEOUT_MS * 1000000ull, size = 0;
@@ -109,6 +140,8 @@ int vm_warm_resume(struct shim *s, struct bx_error *err)
 
 	rc = qcow2_virtual_size(s->cfg.root_disk, &size, err);
 	if (rc < 0)
+		return rc;
+	if (s->cfg.template_ram && (rc = start_incoming(s, deadline, err)) < 0)
 		return rc;
 	/* QEMU answers QMP once the state is loaded (the load holds its main
 	 * loop): until then, connecting fails or the greeting waits. */
@@ -145,6 +178,18 @@ int vm_warm_resume(struct shim *s, struct bx_error *err)
 		break;
 	}
 	bx_info("warm start: template state loaded (%.1f ms)", (mono_ns() - t0) / 1e6);
+	/* QEMU >= 10 leaves block nodes inactive after an incoming migration
+	 * until the VM runs, and an inactive node cannot be resized: activate
+	 * them (older QEMU has no such command, and active nodes). */
+	if (s->cfg.template_ram) {
+		struct bx_error e = { 0 };
+
+		rc = qmp_call(QMP_SOCK,
+			      json_pack("{s:s, s:{s:b}}", "execute", "blockdev-set-active", "arguments", "active", 1),
+			      NULL, ms_left(deadline), &e);
+		if (rc < 0 && !strstr(e.msg, "CommandNotFound") && !strstr(e.msg, "not found"))
+			return bx_err(err, rc, "%s", e.msg);
+	}
 	/* The guest probed the template's placeholder disk: the resize raises
 	 * virtio-blk's config-change interrupt, taken as soon as it runs. */
 	rc = qmp_call(QMP_SOCK,

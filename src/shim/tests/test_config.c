@@ -250,25 +250,32 @@ static void test_allow_net(void)
 	free(json);
 }
 
-/* "template_state" (warm start): optional, an absolute path, kept. */
+/* "template_state" and "template_ram" (warm start): optional, absolute
+ * paths, kept. */
 static void test_template_state(void)
 {
 	struct bx_shim_config a, b;
 	struct bx_error err = { 0 };
-	char *json = with_field("ready_timeout_ms", "30000,\"template_state\":\"/h/templates/k/state\"");
+	char *json = with_field("ready_timeout_ms", "30000,\"template_state\":\"/h/templates/k/state\","
+							 "\"template_ram\":\"/h/templates/k/ram\"");
 	char *out = NULL;
 
-	CHECK(parse(good, &a, &err) == 0 && a.template_state == NULL);
+	CHECK(parse(good, &a, &err) == 0 && a.template_state == NULL && a.template_ram == NULL);
 	bx_shim_config_free(&a);
 	CHECK(parse(json, &a, &err) == 0 && a.template_state && !strcmp(a.template_state, "/h/templates/k/state"));
 	CHECK(bx_shim_config_to_json(&a, &out, &err) == 0 && out && parse(out, &b, &err) == 0);
 	CHECK(b.template_state && !strcmp(b.template_state, a.template_state));
+	CHECK(b.template_ram && !strcmp(b.template_ram, "/h/templates/k/ram"));
 	bx_shim_config_free(&a);
 	bx_shim_config_free(&b);
 	free(out);
 	free(json);
 	json = with_field("ready_timeout_ms", "30000,\"template_state\":\"relative/state\"");
 	CHECK(parse(json, &a, &err) == -EINVAL && strstr(err.msg, "template_state"));
+	bx_shim_config_free(&a);
+	free(json);
+	json = with_field("ready_timeout_ms", "30000,\"template_ram\":\"ram\"");
+	CHECK(parse(json, &a, &err) == -EINVAL && strstr(err.msg, "template_ram"));
 	bx_shim_config_free(&a);
 	free(json);
 }

@@ -142,6 +142,44 @@ static void test_variants(void)
 	bx_argv_free(argv);
 }
 
+/* Guest RAM in a file: a cold box's own (private), a template being made
+ * (shared), a clone of it (read-only file, private copy-on-write), which
+ * loads its state only when told (-incoming defer). */
+static void test_memory_modes(void)
+{
+	static const struct {
+		enum bx_vm_mem mode;
+		const char *backend, *incoming;
+	} cases[] = {
+		{ BX_MEM_PRIVATE, "memory-backend-file,id=mem,size=512M,mem-path=guest.mem,share=off", "fd:3" },
+		{ BX_MEM_SHARED, "memory-backend-file,id=mem,size=512M,mem-path=guest.mem,share=on", "fd:3" },
+		{ BX_MEM_CLONE,
+		  "memory-backend-file,id=mem,size=512M,mem-path=guest.mem,share=off,readonly=on,rom=off",
+		  "defer" },
+	};
+	struct bx_vm_spec spec = base_spec();
+	struct bx_error err = { 0 };
+	char **argv;
+
+	spec.incoming_fd = 3;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		int backend = 0, incoming = 0;
+
+		spec.mem_mode = cases[c].mode;
+		argv = build(&spec);
+		for (size_t i = 0; argv && argv[i] && argv[i + 1]; i++) {
+			backend += !strcmp(argv[i], "-object") && !strcmp(argv[i + 1], cases[c].backend);
+			incoming += !strcmp(argv[i], "-incoming") && !strcmp(argv[i + 1], cases[c].incoming);
+		}
+		CHECK_MSG(backend == 1, "mode %d: no %s", (int)cases[c].mode, cases[c].backend);
+		CHECK_MSG(incoming == 1, "mode %d: no -incoming %s", (int)cases[c].mode, cases[c].incoming);
+		bx_argv_free(argv);
+	}
+	spec.mem_mode = (enum bx_vm_mem)7;
+	argv = (char **)1;
+	CHECK(bx_engine_qemu_microvm.build_argv(&spec, &argv, &err) == -EINVAL && argv == NULL);
+}
+
 static void test_invalid(void)
 {
 	struct bx_error err = { 0 };
@@ -268,6 +306,7 @@ int main(void)
 	test_full_order();
 	test_no_network();
 	test_variants();
+	test_memory_modes();
 	test_invalid();
 	test_spawn();
 	return check_summary("test_qemu_argv");
