@@ -90,6 +90,13 @@ typedef struct boxlite_runtime_info {
 	int warm_start;
 	uint32_t templates;
 	uint64_t template_bytes;
+	/* The engine's version ("10.0.2"; "" when it could not be asked), and
+	 * whether warm-started boxes share their template's memory: 1 when the
+	 * engine maps a template's RAM file copy-on-write (QEMU >= 8.2), so an
+	 * idle clone holds only what its guest wrote; 0 when each clone loads
+	 * its RAM from the template's saved state. */
+	const char *engine_version;
+	int template_memory_shared;
 } boxlite_runtime_info;
 
 /* Fills info. Decides the accelerator if not decided yet: with

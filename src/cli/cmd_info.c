@@ -23,7 +23,8 @@ int cmd_info(const struct cli_globals *g, int argc, char **argv)
 	printf("Version:      %s\n", info.version);
 	printf("Accelerator:  %s\n", info.accel);
 	printf("  why:        %s\n", info.accel_reason);
-	printf("Engine:       qemu microvm (%s)\n", info.qemu);
+	printf("Engine:       qemu microvm %s%s(%s)\n", info.engine_version, info.engine_version[0] ? " " : "",
+	       info.qemu);
 	printf("Kernel:       %s\n", info.kernel);
 	printf("Initramfs:    %s\n", info.initramfs);
 	printf("Shim:         %s\n", info.shim);
@@ -31,6 +32,9 @@ int cmd_info(const struct cli_globals *g, int argc, char **argv)
 	printf("Warm start:   %s, %u template%s (%.1f MiB) in %s/templates\n",
 	       info.warm_start ? "on" : "off (BOXLITE_WARM_START=0)", info.templates,
 	       info.templates == 1 ? "" : "s", (double)info.template_bytes / 1048576.0, info.home);
+	printf("  memory:     %s\n", info.template_memory_shared
+					 ? "clones share their template's RAM (copy-on-write)"
+					 : "each clone loads its own copy of its template's RAM (QEMU < 8.2)");
 	boxlite_runtime_close(rt);
 	return 0;
 }

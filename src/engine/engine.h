@@ -85,6 +85,14 @@ struct bx_engine_ops {
 
 extern const struct bx_engine_ops bx_engine_qemu_microvm;
 
+/* What a QEMU binary can do (qemu_probe.c): two short runs of it. */
+struct bx_engine_caps {
+	char version[32]; /* "10.0.2"; "" when it could not be asked */
+	int ram_file_cow; /* memory-backend-file maps a read-only file private and
+			   * writable (rom=off, QEMU >= 8.2): BX_MEM_CLONE works */
+};
+void bx_engine_qemu_probe(const char *qemu, struct bx_engine_caps *caps);
+
 void bx_argv_free(char **argv);
 const char *bx_accel_name(enum bx_accel a);
 

@@ -39,6 +39,8 @@ struct boxlite_runtime {
 	int accel_decided;
 	enum bx_accel accel;
 	char accel_reason[256];
+	struct bx_engine_caps engine_caps; /* asked once, by runtime_info_get */
+	int engine_probed;
 };
 
 struct boxlite_box_options {

@@ -106,5 +106,14 @@ BX_EXPORT int boxlite_runtime_info_get(boxlite_runtime *rt, boxlite_runtime_info
 		info->warm_start = bx_template_enabled();
 		bx_template_usage(rt->home, &info->templates, &info->template_bytes);
 	}
+	if (info->struct_size >= offsetof(boxlite_runtime_info, template_memory_shared) +
+					 sizeof(info->template_memory_shared)) {
+		if (!rt->engine_probed) {
+			bx_engine_qemu_probe(rt->qemu, &rt->engine_caps);
+			rt->engine_probed = 1;
+		}
+		info->engine_version = rt->engine_caps.version;
+		info->template_memory_shared = rt->engine_caps.ram_file_cow;
+	}
 	return 0;
 }

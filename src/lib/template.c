@@ -6,7 +6,7 @@
  * exec: URIs). Everything box-specific comes later, in SETUP.
  *
  * Where the template's RAM goes depends on the QEMU:
- *  - QEMU >= 8.2 (memory-backend-file rom=off): the template's RAM is a
+ *  - QEMU >= 8.2 (bx_engine_caps.ram_file_cow): the template's RAM is a
  *    file, "ram", mapped shared while it boots; the migration skips it
  *    (x-ignore-shared), so the state holds device state only. Clones map
  *    the file read-only and private (BX_MEM_CLONE): they share its page
@@ -29,7 +29,6 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,46 +370,6 @@ static int save_state(struct maker *m, const char *sock, int state_fd, int ram_f
 	return 0;
 }
 
-/* Can this QEMU map a read-only RAM file private and writable (the
- * memory-backend-file "rom" property, QEMU >= 8.2)? Asked of the binary
- * itself, only when a template is made. */
-static int qemu_maps_ram_file_private(const char *qemu)
-{
-	char *argv[] = { (char *)qemu, (char *)"-object", (char *)"memory-backend-file,help", NULL };
-	posix_spawn_file_actions_t fa;
-	char buf[8192];
-	size_t len = 0;
-	int p[2], found = 0;
-	pid_t pid;
-	ssize_t n;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return 0;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (posix_spawn(&pid, qemu, &fa, NULL, argv, (char *[]){ NULL }) != 0)
-		pid = -1;
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	while (pid > 0 && len < sizeof(buf) - 1 && (n = read(p[0], buf + len, sizeof(buf) - 1 - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		len += (size_t)n;
-	}
-	close(p[0]);
-	if (pid > 0)
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	buf[len] = '\0';
-	/* "  rom=<OnOffAuto>  - ..." */
-	for (const char *q = buf; !found && (q = strstr(q, "rom=")); q++)
-		found = q == buf || q[-1] == ' ' || q[-1] == '\n';
-	return found;
-}
-
 /* Work directories are /tmp/boxlite-tpl-<maker pid>-XXXXXX: removes those
  * of makers that died (their QEMU died with them: die_with_parent). */
 #define WORK_PREFIX "/tmp/boxlite-tpl-"
@@ -487,6 +446,7 @@ static int make_template(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib
 		.volumes = vols, .n_volumes = n_volumes,
 	};
 	struct maker m = { .pid = -1, .agent = -1, .qmp = -1 };
+	struct bx_engine_caps caps;
 	pid_t parent = getpid();
 	_cleanup_close_ int efd = -1, sfd = -1, bfd = -1, rfd = -1;
 	char **argv = NULL;
@@ -532,7 +492,8 @@ static int make_template(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib
 		rc = bx_err(err, -ENAMETOOLONG, "template: path too long");
 		goto out;
 	}
-	if (qemu_maps_ram_file_private(rt->qemu)) {
+	bx_engine_qemu_probe(rt->qemu, &caps);
+	if (caps.ram_file_cow) {
 		/* Sparse: the file holds what the template's guest wrote. */
 		rfd = open(ram, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (rfd < 0 || ftruncate(rfd, (off_t)memory_mib << 20) < 0) {

@@ -24,6 +24,16 @@ expect_contains "warm start on, no template in a new home" "$(BOXLITE_WARM_START
 	"Warm start:   on, 0 templates (0.0 MiB) in $BOXLITE_HOME/templates"
 expect_contains "warm start off" "$(BOXLITE_WARM_START=0 "$BOXLITE" info)" "Warm start:   off"
 
+# The engine's version, as QEMU itself gives it, and whether clones share
+# their template's memory (QEMU >= 8.2 has memory-backend-file's "rom").
+qv=$(qemu-system-x86_64 --version | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1)
+expect_contains "engine version" "$out" "Engine:       qemu microvm $qv (/"
+if qemu-system-x86_64 -object memory-backend-file,help 2>/dev/null | grep -q '^ *rom='; then
+	expect_contains "clones share template memory" "$out" "clones share their template's RAM"
+else
+	expect_contains "clones load their RAM" "$out" "each clone loads its own copy"
+fi
+
 BOXLITE_ACCEL=tcg "$BOXLITE" info | grep -q 'forced by BOXLITE_ACCEL=tcg' && pass "BOXLITE_ACCEL=tcg honoured" || fail "BOXLITE_ACCEL=tcg"
 out=$(BOXLITE_ACCEL=bogus "$BOXLITE" info 2>&1); rc=$?
 expect_eq "bad BOXLITE_ACCEL exits 125" "$rc" "125"

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,6 +182,41 @@ static void test_memory_modes(void)
 	CHECK(bx_engine_qemu_microvm.build_argv(&spec, &argv, &err) == -EINVAL && argv == NULL);
 }
 
+/* The probe asks the binary: a stand-in that answers like QEMU 10, then
+ * like 7.2 (no "rom"), then one that cannot run. */
+static void test_probe(void)
+{
+	static const char *const answers[] = {
+		"QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2)",
+		"  readonly=<bool>\n  rom=<OnOffAuto>        - Whether to create Read Only Memory (ROM)",
+		"QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7)",
+		"  readonly=<bool>\n  share=<bool>           - Mark the memory as private (copy-on-write)",
+	};
+	char path[] = "/tmp/boxlite-fake-qemu-XXXXXX";
+	struct bx_engine_caps caps;
+	int fd;
+
+	for (int v = 0; v < 2; v++) {
+		FILE *f;
+
+		fd = mkstemp(path);
+		CHECK(fd >= 0 && (f = fdopen(fd, "w")));
+		if (fd < 0 || !f)
+			return;
+		fprintf(f, "#!/bin/sh\nif [ \"$1\" = --version ]; then printf '%%s\\n' '%s'; else printf '%s\\n'; fi\n",
+			answers[2 * v], answers[2 * v + 1]);
+		fclose(f);
+		chmod(path, 0700);
+		bx_engine_qemu_probe(path, &caps);
+		unlink(path);
+		CHECK_MSG(!strcmp(caps.version, v ? "7.2.22" : "10.0.2"), "version '%s'", caps.version);
+		CHECK(caps.ram_file_cow == !v);
+		strcpy(path, "/tmp/boxlite-fake-qemu-XXXXXX");
+	}
+	bx_engine_qemu_probe("/nonexistent/qemu", &caps);
+	CHECK(caps.version[0] == '\0' && !caps.ram_file_cow);
+}
+
 static void test_invalid(void)
 {
 	struct bx_error err = { 0 };
@@ -307,6 +344,7 @@ int main(void)
 	test_no_network();
 	test_variants();
 	test_memory_modes();
+	test_probe();
 	test_invalid();
 	test_spawn();
 	return check_summary("test_qemu_argv");
