@@ -1,5 +1,6 @@
 /* Options shared by create and run (box_opts.h). */
 #include "box_opts.h"
+#include "cli.h"
 #include "netvol_opts.h"
 
 #include <errno.h>
@@ -16,9 +17,10 @@ static int parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
-void box_opts_init(struct box_opts *o)
+void box_opts_init(struct box_opts *o, const char *cmd)
 {
 	memset(o, 0, sizeof(*o));
+	o->cmd = cmd;
 	o->network = "user";
 	o->cpus = 1;
 	o->memory = 512;
@@ -29,7 +31,7 @@ int box_opts_handle(struct box_opts *o, int c, const char *arg)
 	switch (c) {
 	case 'e':
 		if (o->n_env >= sizeof(o->envs) / sizeof(o->envs[0])) {
-			fprintf(stderr, "boxlite: too many -e options\n");
+			cli_usage_error(o->cmd, "too many -e options");
 			return -1;
 		}
 		o->envs[o->n_env++] = arg;
@@ -39,7 +41,7 @@ int box_opts_handle(struct box_opts *o, int c, const char *arg)
 		const char **v = c == 'p' ? o->publish : o->volumes;
 		size_t *n = c == 'p' ? &o->n_publish : &o->n_volumes;
 		if (*n >= 256) {
-			fprintf(stderr, "boxlite: too many -%c options\n", c);
+			cli_usage_error(o->cmd, "too many -%c options", c);
 			return -1;
 		}
 		v[(*n)++] = arg;
@@ -50,7 +52,7 @@ int box_opts_handle(struct box_opts *o, int c, const char *arg)
 	case BOX_OPT_NETWORK: o->network = arg; return 1;
 	case BOX_OPT_ALLOW_NET:
 		if (o->n_allow_net >= sizeof(o->allow_net) / sizeof(o->allow_net[0])) {
-			fprintf(stderr, "boxlite: too many --allow-net options\n");
+			cli_usage_error(o->cmd, "too many --allow-net options");
 			return -1;
 		}
 		o->allow_net[o->n_allow_net++] = arg;
@@ -64,8 +66,8 @@ int box_opts_handle(struct box_opts *o, int c, const char *arg)
 	case BOX_OPT_DISK: {
 		uint32_t *dst = c == BOX_OPT_CPUS ? &o->cpus : c == BOX_OPT_MEMORY ? &o->memory : &o->disk_gb;
 		if (parse_u32(arg, dst) < 0) {
-			fprintf(stderr, "boxlite: --%s wants a number, got '%s'\n",
-				c == BOX_OPT_CPUS ? "cpus" : c == BOX_OPT_MEMORY ? "memory" : "disk-size", arg);
+			cli_usage_error(o->cmd, "--%s wants a number, got '%s'",
+					c == BOX_OPT_CPUS ? "cpus" : c == BOX_OPT_MEMORY ? "memory" : "disk-size", arg);
 			return -1;
 		}
 		return 1;
@@ -76,7 +78,7 @@ int box_opts_handle(struct box_opts *o, int c, const char *arg)
 }
 
 /* -e K=V, or -e K meaning K's value here (unset: skipped, as docker does). */
-static int add_env(boxlite_box_options *opts, const char *arg)
+static int add_env(const char *cmd, boxlite_box_options *opts, const char *arg)
 {
 	const char *val;
 	char *kv;
@@ -95,7 +97,7 @@ static int add_env(boxlite_box_options *opts, const char *arg)
 		free(kv);
 	}
 	if (rc < 0)
-		fprintf(stderr, "boxlite: -e wants KEY=VALUE or KEY, got '%s'\n", arg);
+		cli_usage_error(cmd, "-e wants KEY=VALUE or KEY, got '%s'", arg);
 	return rc;
 }
 
@@ -144,33 +146,32 @@ boxlite_box_options *box_opts_build(const struct box_opts *o, const char *image,
 		return NULL;
 	}
 	if ((why = check(o, b))) {
-		fprintf(stderr, "boxlite: %s\n", why);
+		cli_usage_error(o->cmd, "%s", why);
 		goto fail;
 	}
 	for (size_t i = 0; i < o->n_env; i++)
-		if (add_env(b, o->envs[i]) < 0)
+		if (add_env(o->cmd, b, o->envs[i]) < 0)
 			goto fail;
 	for (size_t i = 0; i < o->n_publish; i++)
-		if (cli_add_publish(b, o->publish[i]) < 0)
+		if (cli_add_publish(o->cmd, b, o->publish[i]) < 0)
 			goto fail;
 	for (size_t i = 0; i < o->n_volumes; i++)
-		if (cli_add_volume(b, o->volumes[i]) < 0)
+		if (cli_add_volume(o->cmd, b, o->volumes[i]) < 0)
 			goto fail;
 	if (o->n_allow_net && !strcmp(o->network, "none")) {
-		fprintf(stderr, "boxlite: --allow-net needs the network: it cannot be combined with "
-				"--network none\n");
+		cli_usage_error(o->cmd, "--allow-net needs the network: it cannot be combined with --network none");
 		goto fail;
 	}
 	for (size_t i = 0; i < o->n_allow_net; i++)
 		if (boxlite_box_options_add_allow_net(b, o->allow_net[i]) < 0) {
-			fprintf(stderr,
-				"boxlite: --allow-net wants a host name, *.domain, an IPv4/IPv6 address or a "
-				"CIDR (e.g. 10.0.0.0/8), got '%s'\n",
-				o->allow_net[i]);
+			cli_usage_error(o->cmd,
+					"--allow-net wants a host name, *.domain, an IPv4/IPv6 address or a CIDR "
+					"(e.g. 10.0.0.0/8), got '%s'",
+					o->allow_net[i]);
 			goto fail;
 		}
 	if (argv && argv[0] && boxlite_box_options_set_command(b, (const char *const *)argv) < 0) {
-		fprintf(stderr, "boxlite: the command must not be empty\n");
+		cli_usage_error(o->cmd, "the command must not be empty");
 		goto fail;
 	}
 	boxlite_box_options_set_detach(b, detach);

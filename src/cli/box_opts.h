@@ -52,6 +52,7 @@ enum {
 	"      --pull WHEN    pull the image: missing (default), always, never\n"
 
 struct box_opts {
+	const char *cmd; /* "run" or "create": usage errors name it */
 	const char *envs[256];
 	size_t n_env;
 	const char *publish[256], *volumes[256];
@@ -63,10 +64,12 @@ struct box_opts {
 	int rm;
 };
 
-void box_opts_init(struct box_opts *o);
-/* 1: c was a box option (stored); 0: not one; -1: bad value (reported). */
+void box_opts_init(struct box_opts *o, const char *cmd);
+/* 1: c was a box option (stored); 0: not one; -1: bad value (reported as a
+ * usage error). */
 int box_opts_handle(struct box_opts *o, int c, const char *arg);
-/* The options for IMAGE with command argv (may be empty), or NULL (reported). */
+/* The options for IMAGE with command argv (may be empty), or NULL (reported;
+ * a bad value as a usage error). */
 boxlite_box_options *box_opts_build(const struct box_opts *o, const char *image, char *const *argv,
 				    int detach);
 

@@ -44,11 +44,24 @@ int cmd_exec(const struct cli_globals *g, int argc, char **argv);
 int cli_get_box(boxlite_runtime *rt, const char *key, boxlite_box **box);
 /* Opens the runtime and calls fn for each named box; 0 or CLI_EXIT_RUNTIME
  * when any failed (fn reports its own errors and returns <0). */
-int cli_each_box(const struct cli_globals *g, int argc, char **argv, int (*fn)(boxlite_box *box, void *ud),
-		 void *ud);
+int cli_each_box(const char *cmd, const struct cli_globals *g, int argc, char **argv,
+		 int (*fn)(boxlite_box *box, void *ud), void *ud);
 /* For commands with no options but --help: the index of the first operand,
  * -2 after printing usage, -1 on an unknown option (reported). */
-int cli_simple_args(int argc, char **argv, const char *usage);
+int cli_simple_args(const char *cmd, int argc, char **argv, const char *usage);
+
+/* cli_args.c: usage errors are one line naming what was wrong and pointing
+ * to `boxlite CMD --help`; the CLI then exits 125 (docker's code for its
+ * own errors) having created nothing. */
+struct option;
+/* Prints "boxlite CMD: <message> (see 'boxlite CMD --help')"; returns 125. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* getopt_long (optstring may start with '+'), except that an unknown option
+ * or a missing value is reported by cli_usage_error and returned as '?'. */
+int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring, const struct option *longopts);
+/* The index after a `--` at argv[i] (the end of the options: what follows
+ * is a command, even one starting with '-'), else i. */
+int cli_skip_separator(int argc, char **argv, int i);
 
 /* cmd_cp.c */
 int cmd_cp(const struct cli_globals *g, int argc, char **argv);

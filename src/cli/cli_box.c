@@ -15,16 +15,14 @@ int cli_get_box(boxlite_runtime *rt, const char *key, boxlite_box **box)
 	return 0;
 }
 
-int cli_each_box(const struct cli_globals *g, int argc, char **argv, int (*fn)(boxlite_box *box, void *ud),
-		 void *ud)
+int cli_each_box(const char *cmd, const struct cli_globals *g, int argc, char **argv,
+		 int (*fn)(boxlite_box *box, void *ud), void *ud)
 {
 	boxlite_runtime *rt = NULL;
 	int failed = 0;
 
-	if (argc < 1) {
-		fprintf(stderr, "boxlite: give at least one box (id, id prefix or name)\n");
-		return CLI_EXIT_RUNTIME;
-	}
+	if (argc < 1)
+		return cli_usage_error(cmd, "give at least one box (id, id prefix or name)");
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
 	for (int i = 0; i < argc; i++) {
@@ -42,7 +40,7 @@ int cli_each_box(const struct cli_globals *g, int argc, char **argv, int (*fn)(b
 }
 
 /* Prints what the given --help text says when asked, else complains. */
-int cli_simple_args(int argc, char **argv, const char *usage)
+int cli_simple_args(const char *cmd, int argc, char **argv, const char *usage)
 {
 	int i = 1;
 
@@ -55,7 +53,7 @@ int cli_simple_args(int argc, char **argv, const char *usage)
 			fputs(usage, stdout);
 			return -2;
 		}
-		fprintf(stderr, "boxlite: unknown option %s\n%s", argv[i], usage);
+		cli_usage_error(cmd, "unknown option '%s'", argv[i]);
 		return -1;
 	}
 	return i;

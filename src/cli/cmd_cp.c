@@ -46,16 +46,15 @@ int cmd_cp(const struct cli_globals *g, int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (argc != 3) {
-		usage(stderr);
-		return CLI_EXIT_RUNTIME;
-	}
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1])
+			return cli_usage_error("cp", "unknown option '%s'", argv[i]);
+	if (argc != 3)
+		return cli_usage_error("cp", "needs SRC and DST, one of them BOX:PATH");
 	in = split_box(argv[2], &dbox, &dpath);
 	out = split_box(argv[1], &sbox, &spath);
-	if (in == out) {
-		fprintf(stderr, "boxlite: cp needs exactly one side as BOX:PATH (see 'boxlite cp --help')\n");
-		return CLI_EXIT_RUNTIME;
-	}
+	if (in == out)
+		return cli_usage_error("cp", "needs exactly one side as BOX:PATH");
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
 	if (boxlite_box_get(rt, in ? dbox : sbox, &box, &err) < 0) {

@@ -6,7 +6,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: boxlite create [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
+	fprintf(f, "Usage: boxlite create [OPTIONS] IMAGE [--] [COMMAND [ARG...]]\n\n"
 		   "Create a box and print its id. Nothing boots until 'boxlite start'; the box\n"
 		   "then runs detached until its main command ends or it is stopped.\n\n"
 		   "Options:\n" BOX_OPTS_HELP);
@@ -22,9 +22,9 @@ int cmd_create(const struct cli_globals *g, int argc, char **argv)
 	struct box_opts bo;
 	int c, code = CLI_EXIT_RUNTIME;
 
-	box_opts_init(&bo);
+	box_opts_init(&bo, "create");
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+" BOX_OPTS_SHORT "h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("create", argc, argv, "+" BOX_OPTS_SHORT "h", longopts)) != -1) {
 		int r = box_opts_handle(&bo, c, optarg);
 		if (r < 0)
 			return CLI_EXIT_RUNTIME;
@@ -34,15 +34,12 @@ int cmd_create(const struct cli_globals *g, int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
-		usage(stderr);
 		return CLI_EXIT_RUNTIME;
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "boxlite: create needs an image (see 'boxlite create --help')\n");
-		return CLI_EXIT_RUNTIME;
-	}
+	if (optind >= argc)
+		return cli_usage_error("create", "needs an image");
 	/* Started later by another process: the box cannot be tied to this one. */
-	if (!(opts = box_opts_build(&bo, argv[optind], argv + optind + 1, 1)))
+	if (!(opts = box_opts_build(&bo, argv[optind], argv + cli_skip_separator(argc, argv, optind + 1), 1)))
 		return CLI_EXIT_RUNTIME;
 	if (cli_open_runtime(g, &rt) == 0) {
 		if (boxlite_box_create(rt, opts, &box, &err) < 0) {

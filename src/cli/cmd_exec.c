@@ -10,8 +10,9 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: boxlite exec [OPTIONS] BOX COMMAND [ARG...]\n\n"
-		   "Run a command in a running box (id, id prefix or name).\n\n"
+	fprintf(f, "Usage: boxlite exec [OPTIONS] BOX [--] COMMAND [ARG...]\n\n"
+		   "Run a command in a running box (id, id prefix or name). Options end at\n"
+		   "BOX; a `--` after it is dropped (the command may then start with '-').\n\n"
 		   "Options:\n"
 		   "  -e, --env K=V      set an environment variable (repeatable)\n"
 		   "  -w, --workdir DIR  working directory inside the box\n"
@@ -42,15 +43,14 @@ int cmd_exec(const struct cli_globals *g, int argc, char **argv)
 	const char *workdir = NULL;
 	boxlite_runtime *rt = NULL;
 	boxlite_box *box = NULL;
-	int c, code = CLI_EXIT_RUNTIME;
+	int c, cmd, code = CLI_EXIT_RUNTIME;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+e:w:itdu:h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("exec", argc, argv, "+e:w:itdu:h", longopts)) != -1) {
 		switch (c) {
 		case 'e':
 			if (!strchr(optarg, '=') || optarg[0] == '=' || n_env >= 256) {
-				fprintf(stderr, "boxlite: -e wants KEY=VALUE (at most 256), got '%s'\n", optarg);
-				return CLI_EXIT_RUNTIME;
+				return cli_usage_error("exec", "-e wants KEY=VALUE (at most 256), got '%s'", optarg);
 			}
 			envs[n_env++] = optarg;
 			break;
@@ -62,24 +62,24 @@ int cmd_exec(const struct cli_globals *g, int argc, char **argv)
 		case 'T':
 			timeout_s = strtoul(optarg, &end, 10);
 			if (!*optarg || *end || timeout_s > 4000000) {
-				fprintf(stderr, "boxlite: --timeout wants seconds, got '%s'\n", optarg);
-				return CLI_EXIT_RUNTIME;
+				return cli_usage_error("exec", "--timeout wants seconds, got '%s'", optarg);
 			}
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return CLI_EXIT_RUNTIME;
+		default: return CLI_EXIT_RUNTIME;
 		}
 	}
 	envs[n_env] = NULL;
-	if (optind + 2 > argc) {
-		fprintf(stderr, "boxlite: exec needs a box and a command (see 'boxlite exec --help')\n");
-		return CLI_EXIT_RUNTIME;
-	}
+	if (optind >= argc)
+		return cli_usage_error("exec", "needs a box and a command");
+	cmd = cli_skip_separator(argc, argv, optind + 1);
+	if (cmd >= argc)
+		return cli_usage_error("exec", "needs a command after the box");
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
 	if (cli_get_box(rt, argv[optind], &box) == 0) {
 		boxlite_exec_options eo = { .struct_size = sizeof(eo),
-					    .argv = (const char *const *)argv + optind + 1,
+					    .argv = (const char *const *)argv + cmd,
 					    .env = n_env ? envs : NULL,
 					    .workdir = workdir,
 					    .user = user,

@@ -20,20 +20,19 @@ static int image_prune(const struct cli_globals *g, int argc, char **argv)
 	int c, rc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+afh", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("image prune", argc, argv, "+afh", longopts)) != -1) {
 		if (c == 'a' || c == 'f')
 			continue; /* docker's flags: every unused image goes, without a prompt */
-		fprintf(c == 'h' ? stdout : stderr,
-			"Usage: boxlite image prune\n\n"
+		if (c != 'h')
+			return CLI_EXIT_RUNTIME;
+		printf("Usage: boxlite image prune\n\n"
 			"Remove every image no box is built on, then the layers and root disks no\n"
 			"remaining image uses and the downloads of pulls that died. Prints what\n"
 			"it removed and the space freed. (-a and -f are accepted for docker's sake.)\n");
-		return c == 'h' ? 0 : CLI_EXIT_RUNTIME;
+		return 0;
 	}
-	if (optind != argc) {
-		fprintf(stderr, "boxlite: image prune takes no arguments\n");
-		return CLI_EXIT_RUNTIME;
-	}
+	if (optind != argc)
+		return cli_usage_error("image prune", "takes no arguments");
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
 	rc = boxlite_image_prune(rt, &removed, &bytes, &err);
@@ -63,8 +62,11 @@ int cmd_image(const struct cli_globals *g, int argc, char **argv)
 		for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 			if (!strcmp(argv[1], subs[i].name))
 				return subs[i].fn(g, argc - 1, argv + 1);
-	fprintf(argc < 2 || strcmp(argv[1], "--help") ? stderr : stdout,
-		"Usage: boxlite image COMMAND\n\n"
+	if (argc < 2)
+		return cli_usage_error("image", "needs a command");
+	if (strcmp(argv[1], "--help") && strcmp(argv[1], "-h"))
+		return cli_usage_error("image", "unknown command '%s'", argv[1]);
+	printf("Usage: boxlite image COMMAND\n\n"
 		"Commands:\n"
 		"  prune   remove images no box uses, and what only they used\n"
 		"  ls      list images (boxlite images)\n"
@@ -72,5 +74,5 @@ int cmd_image(const struct cli_globals *g, int argc, char **argv)
 		"  pull    download an image (boxlite pull)\n"
 		"  load    load an archive (boxlite load)\n"
 		"  import  import an OCI image layout (boxlite import)\n");
-	return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : CLI_EXIT_RUNTIME;
+	return 0;
 }

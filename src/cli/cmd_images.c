@@ -50,7 +50,7 @@ int cmd_images(const struct cli_globals *g, int argc, char **argv)
 	int c, quiet = 0, rc = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("images", argc, argv, "+qh", longopts)) != -1) {
 		if (c == 'f')
 			format = optarg;
 		else if (c == 'q')
@@ -59,14 +59,13 @@ int cmd_images(const struct cli_globals *g, int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else {
-			usage(stderr);
 			return CLI_EXIT_RUNTIME;
 		}
 	}
-	if (optind != argc || (strcmp(format, "table") && strcmp(format, "json"))) {
-		usage(stderr);
-		return CLI_EXIT_RUNTIME;
-	}
+	if (optind != argc)
+		return cli_usage_error("images", "takes no arguments, got '%s'", argv[optind]);
+	if (strcmp(format, "table") && strcmp(format, "json"))
+		return cli_usage_error("images", "--format wants 'table' or 'json', got '%s'", format);
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
 	if (boxlite_image_list(rt, &v, &n, &err) < 0) {

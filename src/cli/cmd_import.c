@@ -11,17 +11,17 @@ int cmd_import(const struct cli_globals *g, int argc, char **argv)
 	boxlite_error *err = NULL;
 	char dir[PATH_MAX], ref[512];
 	const char *tag = NULL, *colon;
-	int rc;
+	int rc, i = cli_simple_args("import", argc, argv,
+				    "Usage: boxlite import DIR[:TAG] NAME\n\n"
+				    "Import the image tagged TAG (default: latest) of the OCI image layout in\n"
+				    "DIR (as written by umoci, skopeo copy oci:DIR:TAG, buildah push oci:...)\n"
+				    "under NAME. Layers are verified and shared with the images already here.\n");
 
-	if (argc != 3 || argv[1][0] == '-') {
-		int help = argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
-		fprintf(help ? stdout : stderr,
-			"Usage: boxlite import DIR[:TAG] NAME\n\n"
-			"Import the image tagged TAG (default: latest) of the OCI image layout in\n"
-			"DIR (as written by umoci, skopeo copy oci:DIR:TAG, buildah push oci:...)\n"
-			"under NAME. Layers are verified and shared with the images already here.\n");
-		return help ? 0 : CLI_EXIT_RUNTIME;
-	}
+	if (i < 0)
+		return i == -2 ? 0 : CLI_EXIT_RUNTIME;
+	if (argc - i != 2)
+		return cli_usage_error("import", "needs DIR[:TAG] and NAME");
+	argv += i - 1;
 	/* DIR:TAG, unless what follows the last ':' is a path */
 	colon = strrchr(argv[1], ':');
 	if (colon && colon != argv[1] && !strchr(colon, '/')) {

@@ -9,10 +9,14 @@ int cmd_info(const struct cli_globals *g, int argc, char **argv)
 	boxlite_runtime *rt;
 	boxlite_error *err = NULL;
 
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: boxlite info\n\nShow the runtime: version, accelerator and why, kernel, home, warm start.\n");
-		return 0;
-	}
+	int i = cli_simple_args("info", argc, argv,
+				"Usage: boxlite info\n\nShow the runtime: version, accelerator and why, engine, "
+				"kernel, home, warm start.\n");
+
+	if (i < 0)
+		return i == -2 ? 0 : CLI_EXIT_RUNTIME;
+	if (i < argc)
+		return cli_usage_error("info", "takes no arguments, got '%s'", argv[i]);
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
 	if (boxlite_runtime_info_get(rt, &info, &err) < 0) {

@@ -30,7 +30,7 @@ int cmd_load(const struct cli_globals *g, int argc, char **argv)
 	int c, rc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+i:h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("load", argc, argv, "+i:h", longopts)) != -1) {
 		if (c == 'i')
 			input = optarg;
 		else if (c == 'n')
@@ -39,14 +39,13 @@ int cmd_load(const struct cli_globals *g, int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else {
-			usage(stderr);
 			return CLI_EXIT_RUNTIME;
 		}
 	}
-	if (!input || optind != argc) {
-		usage(stderr);
-		return CLI_EXIT_RUNTIME;
-	}
+	if (!input)
+		return cli_usage_error("load", "needs -i FILE");
+	if (optind != argc)
+		return cli_usage_error("load", "takes no arguments, got '%s'", argv[optind]);
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
 	rc = boxlite_image_load(rt, input, name, &refs, &err);

@@ -32,7 +32,7 @@ int cmd_login(const struct cli_globals *g, int argc, char **argv)
 	int c, rc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+u:h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("login", argc, argv, "+u:h", longopts)) != -1) {
 		if (c == 'u')
 			user = optarg;
 		else if (c == 's')
@@ -41,14 +41,13 @@ int cmd_login(const struct cli_globals *g, int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else {
-			usage(stderr);
 			return CLI_EXIT_RUNTIME;
 		}
 	}
-	if (!user || optind != argc - 1) {
-		usage(stderr);
-		return CLI_EXIT_RUNTIME;
-	}
+	if (!user)
+		return cli_usage_error("login", "needs -u USER");
+	if (optind != argc - 1)
+		return cli_usage_error("login", "needs exactly one registry");
 	if (isatty(STDIN_FILENO))
 		fprintf(stderr, "Password: ");
 	n = getline(&pass, &cap, stdin);
@@ -78,12 +77,14 @@ int cmd_logout(const struct cli_globals *g, int argc, char **argv)
 {
 	boxlite_runtime *rt = NULL;
 	boxlite_error *err = NULL;
-	int rc;
+	int rc, i = cli_simple_args("logout", argc, argv,
+				    "Usage: boxlite logout REGISTRY\n\nForget the stored credentials of REGISTRY.\n");
 
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(argc == 2 ? stdout : stderr, "Usage: boxlite logout REGISTRY\n\nForget the stored credentials of REGISTRY.\n");
-		return argc == 2 ? 0 : CLI_EXIT_RUNTIME;
-	}
+	if (i < 0)
+		return i == -2 ? 0 : CLI_EXIT_RUNTIME;
+	if (argc - i != 1)
+		return cli_usage_error("logout", "needs exactly one registry");
+	argv += i - 1;
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
 	rc = boxlite_registry_logout(rt, argv[1], &err);

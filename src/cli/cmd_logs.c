@@ -125,15 +125,14 @@ int cmd_logs(const struct cli_globals *g, int argc, char **argv)
 	char *end;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "fn:ch", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("logs", argc, argv, "fn:ch", longopts)) != -1) {
 		switch (c) {
 		case 'f': follow_on = 1; break;
 		case 'c': console = 1; break;
 		case 'n':
 			lines = strtol(optarg, &end, 10);
 			if (!*optarg || *end || lines < 0) {
-				fprintf(stderr, "boxlite: -n wants a number of lines, got '%s'\n", optarg);
-				return CLI_EXIT_RUNTIME;
+				return cli_usage_error("logs", "-n wants a number of lines, got '%s'", optarg);
 			}
 			break;
 		case 'h':
@@ -146,10 +145,8 @@ int cmd_logs(const struct cli_globals *g, int argc, char **argv)
 			return CLI_EXIT_RUNTIME;
 		}
 	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "boxlite: logs needs exactly one box (see 'boxlite logs --help')\n");
-		return CLI_EXIT_RUNTIME;
-	}
+	if (optind + 1 != argc)
+		return cli_usage_error("logs", "needs exactly one box");
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
 	if (cli_get_box(rt, argv[optind], &box) < 0) {

@@ -65,14 +65,13 @@ int cmd_ls(const struct cli_globals *g, int argc, char **argv)
 	int all = 0, quiet = 0, json = 0, c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "aqf:h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("ls", argc, argv, "aqf:h", longopts)) != -1) {
 		switch (c) {
 		case 'a': all = 1; break;
 		case 'q': quiet = 1; break;
 		case 'f':
 			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
-				fprintf(stderr, "boxlite: --format wants 'table' or 'json'\n");
-				return CLI_EXIT_RUNTIME;
+				return cli_usage_error("ls", "--format wants 'table' or 'json', got '%s'", optarg);
 			}
 			json = !strcmp(optarg, "json");
 			break;

@@ -71,15 +71,13 @@ out:
 
 int cmd_port(const struct cli_globals *g, int argc, char **argv)
 {
-	int i = cli_simple_args(argc, argv, PORT_USAGE);
+	int i = cli_simple_args("port", argc, argv, PORT_USAGE);
 
 	if (i < 0)
 		return i == -2 ? 0 : CLI_EXIT_RUNTIME;
 	if (argc - i >= 3 && (!strcmp(argv[i], "add") || !strcmp(argv[i], "rm")))
 		return port_change(g, !strcmp(argv[i], "add"), argv[i + 1], argc - i - 2, argv + i + 2);
-	if (argc - i != 1) {
-		fputs(PORT_USAGE, stderr);
-		return CLI_EXIT_RUNTIME;
-	}
-	return cli_each_box(g, argc - i, argv + i, port_list, NULL);
+	if (argc - i != 1)
+		return cli_usage_error("port", "needs one box, or add|rm BOX PORT...");
+	return cli_each_box("port", g, argc - i, argv + i, port_list, NULL);
 }

@@ -163,7 +163,7 @@ int cmd_pull(const struct cli_globals *g, int argc, char **argv)
 	if (!p)
 		return CLI_EXIT_RUNTIME;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("pull", argc, argv, "+qh", longopts)) != -1) {
 		switch (c) {
 		case 'p':
 			opts.platform = optarg;
@@ -176,15 +176,13 @@ int cmd_pull(const struct cli_globals *g, int argc, char **argv)
 			free(p);
 			return 0;
 		default:
-			usage(stderr);
 			free(p);
 			return CLI_EXIT_RUNTIME;
 		}
 	}
 	if (optind != argc - 1) {
-		usage(stderr);
 		free(p);
-		return CLI_EXIT_RUNTIME;
+		return cli_usage_error("pull", "needs exactly one image");
 	}
 	p->tty = isatty(STDOUT_FILENO);
 	opts.progress = on_event;

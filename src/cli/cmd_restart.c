@@ -4,7 +4,7 @@
 
 #include "cli.h"
 
-int cli_stop_args(int argc, char **argv, const char *usage, uint32_t *timeout_ms);
+int cli_stop_args(const char *cmd, int argc, char **argv, const char *usage, uint32_t *timeout_ms);
 
 static int restart_one(boxlite_box *box, void *ud)
 {
@@ -21,9 +21,9 @@ static int restart_one(boxlite_box *box, void *ud)
 int cmd_restart(const struct cli_globals *g, int argc, char **argv)
 {
 	uint32_t timeout_ms;
-	int i = cli_stop_args(argc, argv, "Usage: boxlite restart [-t SECS] BOX...\n\nStop boxes, then start them again.\n",
+	int i = cli_stop_args("restart", argc, argv, "Usage: boxlite restart [-t SECS] BOX...\n\nStop boxes, then start them again.\n",
 			      &timeout_ms);
 	if (i < 0)
 		return i == -2 ? 0 : CLI_EXIT_RUNTIME;
-	return cli_each_box(g, argc - i, argv + i, restart_one, &timeout_ms);
+	return cli_each_box("restart", g, argc - i, argv + i, restart_one, &timeout_ms);
 }

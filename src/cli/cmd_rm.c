@@ -22,14 +22,11 @@ int cmd_rm(const struct cli_globals *g, int argc, char **argv)
 			printf("Usage: boxlite rm [-f] BOX...\n\nRemove boxes and their files. A running box needs -f (it is stopped first).\n");
 			return 0;
 		} else {
-			fprintf(stderr, "boxlite: unknown option %s (see 'boxlite rm --help')\n", argv[i]);
-			return CLI_EXIT_RUNTIME;
+			return cli_usage_error("rm", "unknown option '%s'", argv[i]);
 		}
 	}
-	if (i >= argc) {
-		fprintf(stderr, "boxlite: give at least one box (id, id prefix or name)\n");
-		return CLI_EXIT_RUNTIME;
-	}
+	if (i >= argc)
+		return cli_usage_error("rm", "give at least one box (id, id prefix or name)");
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
 	for (; i < argc; i++) {

@@ -8,18 +8,18 @@ int cmd_rmi(const struct cli_globals *g, int argc, char **argv)
 {
 	boxlite_runtime *rt = NULL;
 	boxlite_error *err = NULL;
-	int failed = 0;
+	int failed = 0, first = cli_simple_args("rmi", argc, argv,
+					       "Usage: boxlite rmi IMAGE [IMAGE...]\n\n"
+					       "Remove images; their layers and root disk go too unless another image\n"
+					       "shares them. An image a box is built on is refused: remove the box first.\n");
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fprintf(argc < 2 ? stderr : stdout,
-			"Usage: boxlite rmi IMAGE [IMAGE...]\n\n"
-			"Remove images; their layers and root disk go too unless another image\n"
-			"shares them. An image a box is built on is refused: remove the box first.\n");
-		return argc < 2 ? CLI_EXIT_RUNTIME : 0;
-	}
+	if (first < 0)
+		return first == -2 ? 0 : CLI_EXIT_RUNTIME;
+	if (first >= argc)
+		return cli_usage_error("rmi", "give at least one image");
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
-	for (int i = 1; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
 		if (boxlite_image_remove(rt, argv[i], &err) < 0) {
 			cli_report(err);
 			err = NULL;

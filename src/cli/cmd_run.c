@@ -13,11 +13,13 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: boxlite run [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
+		"Usage: boxlite run [OPTIONS] IMAGE [--] [COMMAND [ARG...]]\n\n"
 		"Create a box and start its main command (COMMAND, else the image's), streaming\n"
 		"its output. The exit status is the command's (128+N when killed by signal N;\n"
 		"125 when boxlite itself failed, 126 when the command cannot be invoked, 127\n"
-		"when it is not found). With -d, print the box's id and leave it running.\n\n"
+		"when it is not found). With -d, print the box's id and leave it running.\n"
+		"Options end at IMAGE; a `--` after it is dropped (the command may then\n"
+		"start with '-').\n\n"
 		"Options:\n"
 		"  -d, --detach       run in the background: outlives this process and terminal\n"
 		"  -i, --interactive  stream this stdin to the command (EOF included)\n"
@@ -94,10 +96,10 @@ int cmd_run(const struct cli_globals *g, int argc, char **argv)
 	boxlite_timings tm = { .struct_size = sizeof(tm) };
 	struct run_marks marks = { .begin = wall_ns() };
 
-	box_opts_init(&bo);
+	box_opts_init(&bo, "run");
 	optind = 1;
 	/* '+': stop at the image name; the rest is the box's command. */
-	while ((c = getopt_long(argc, argv, "+" BOX_OPTS_SHORT "dith", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("run", argc, argv, "+" BOX_OPTS_SHORT "dith", longopts)) != -1) {
 		int r = box_opts_handle(&bo, c, optarg);
 		if (r < 0)
 			return CLI_EXIT_RUNTIME;
@@ -112,19 +114,17 @@ int cmd_run(const struct cli_globals *g, int argc, char **argv)
 			if (!strcmp(optarg, "development")) {
 				security = BOXLITE_SECURITY_DEVELOPMENT;
 			} else if (strcmp(optarg, "jail")) {
-				fprintf(stderr, "boxlite: --security must be 'jail' or 'development'\n");
-				return CLI_EXIT_RUNTIME;
+				return cli_usage_error("run", "--security must be 'jail' or 'development', got '%s'",
+						       optarg);
 			}
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return CLI_EXIT_RUNTIME;
+		default: return CLI_EXIT_RUNTIME;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "boxlite: run needs an image (see 'boxlite run --help')\n");
-		return CLI_EXIT_RUNTIME;
-	}
-	opts = box_opts_build(&bo, argv[optind], argv + optind + 1, detach);
+	if (optind >= argc)
+		return cli_usage_error("run", "needs an image");
+	opts = box_opts_build(&bo, argv[optind], argv + cli_skip_separator(argc, argv, optind + 1), detach);
 	if (!opts)
 		return CLI_EXIT_RUNTIME;
 	if (tty) {

@@ -18,9 +18,9 @@ static int start_one(boxlite_box *box, void *ud)
 
 int cmd_start(const struct cli_globals *g, int argc, char **argv)
 {
-	int i = cli_simple_args(argc, argv,
+	int i = cli_simple_args("start", argc, argv,
 				"Usage: boxlite start BOX...\n\nBoot boxes (id, id prefix or name) and wait until each is ready.\n");
 	if (i < 0)
 		return i == -2 ? 0 : CLI_EXIT_RUNTIME;
-	return cli_each_box(g, argc - i, argv + i, start_one, NULL);
+	return cli_each_box("start", g, argc - i, argv + i, start_one, NULL);
 }

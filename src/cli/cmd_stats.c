@@ -153,7 +153,7 @@ int cmd_stats(const struct cli_globals *g, int argc, char **argv)
 	int c, no_stream = 0, rc = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("stats", argc, argv, "h", longopts)) != -1) {
 		if (c == 's')
 			no_stream = 1;
 		else if (c == 'h') {

@@ -18,8 +18,8 @@ static int stop_one(boxlite_box *box, void *ud)
 }
 
 /* Shared with restart: parses -t SECS; returns the index of the first box. */
-int cli_stop_args(int argc, char **argv, const char *usage, uint32_t *timeout_ms);
-int cli_stop_args(int argc, char **argv, const char *usage, uint32_t *timeout_ms)
+int cli_stop_args(const char *cmd, int argc, char **argv, const char *usage, uint32_t *timeout_ms);
+int cli_stop_args(const char *cmd, int argc, char **argv, const char *usage, uint32_t *timeout_ms)
 {
 	static const struct option longopts[] = {
 		{ "time", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' }, { 0 } };
@@ -29,12 +29,12 @@ int cli_stop_args(int argc, char **argv, const char *usage, uint32_t *timeout_ms
 
 	*timeout_ms = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+t:h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(cmd, argc, argv, "+t:h", longopts)) != -1) {
 		switch (c) {
 		case 't':
 			secs = strtol(optarg, &end, 10);
 			if (!*optarg || *end || secs < 0 || secs > 3600) {
-				fprintf(stderr, "boxlite: -t wants seconds (0..3600), got '%s'\n", optarg);
+				cli_usage_error(cmd, "-t wants seconds (0..3600), got '%s'", optarg);
 				return -1;
 			}
 			/* 0 s: straight to the hard stop after a token grace. */
@@ -44,7 +44,6 @@ int cli_stop_args(int argc, char **argv, const char *usage, uint32_t *timeout_ms
 			fputs(usage, stdout);
 			return -2;
 		default:
-			fputs(usage, stderr);
 			return -1;
 		}
 	}
@@ -54,12 +53,12 @@ int cli_stop_args(int argc, char **argv, const char *usage, uint32_t *timeout_ms
 int cmd_stop(const struct cli_globals *g, int argc, char **argv)
 {
 	uint32_t timeout_ms;
-	int i = cli_stop_args(argc, argv,
+	int i = cli_stop_args("stop", argc, argv,
 			      "Usage: boxlite stop [-t SECS] BOX...\n\n"
 			      "Stop boxes: the guest shuts down cleanly (its main command gets SIGTERM),\n"
 			      "then after SECS (default 10) the VM is terminated.\n",
 			      &timeout_ms);
 	if (i < 0)
 		return i == -2 ? 0 : CLI_EXIT_RUNTIME;
-	return cli_each_box(g, argc - i, argv + i, stop_one, &timeout_ms);
+	return cli_each_box("stop", g, argc - i, argv + i, stop_one, &timeout_ms);
 }

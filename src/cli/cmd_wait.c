@@ -20,9 +20,9 @@ static int wait_one(boxlite_box *box, void *ud)
 
 int cmd_wait(const struct cli_globals *g, int argc, char **argv)
 {
-	int i = cli_simple_args(argc, argv,
+	int i = cli_simple_args("wait", argc, argv,
 				"Usage: boxlite wait BOX...\n\nWait until each box has stopped and print its main command's exit code\n(-1 when it has none).\n");
 	if (i < 0)
 		return i == -2 ? 0 : CLI_EXIT_RUNTIME;
-	return cli_each_box(g, argc - i, argv + i, wait_one, NULL);
+	return cli_each_box("wait", g, argc - i, argv + i, wait_one, NULL);
 }

@@ -91,13 +91,12 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--version")) {
 			return cmd_version(&g, 0, NULL);
 		} else {
-			fprintf(stderr, "boxlite: unknown option %s\n", argv[i]);
-			usage(stderr);
+			fprintf(stderr, "boxlite: unknown option '%s' (see 'boxlite --help')\n", argv[i]);
 			return CLI_EXIT_RUNTIME;
 		}
 	}
 	if (i >= argc) {
-		usage(stderr);
+		fprintf(stderr, "boxlite: no command given (see 'boxlite --help')\n");
 		return CLI_EXIT_RUNTIME;
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)

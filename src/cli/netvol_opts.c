@@ -1,4 +1,5 @@
 /* -p and -v (netvol_opts.h). */
+#include "cli.h"
 #include "netvol_opts.h"
 
 #include <errno.h>
@@ -66,19 +67,19 @@ int cli_parse_publish(const char *spec, int need_guest, struct cli_publish *out)
 	return 0;
 }
 
-int cli_add_publish(boxlite_box_options *o, const char *spec)
+int cli_add_publish(const char *cmd, boxlite_box_options *o, const char *spec)
 {
 	struct cli_publish p;
 
 	if (cli_parse_publish(spec, 1, &p) == 0 &&
 	    boxlite_box_options_add_port(o, p.ip, p.host_port, p.guest_port, p.proto) == 0)
 		return 0;
-	fprintf(stderr, "boxlite: -p wants [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp] (IPv4; host port 0 "
-			"picks a free one), got '%s'\n", spec);
+	cli_usage_error(cmd, "-p wants [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp] (IPv4; host port 0 picks a free "
+			     "one), got '%s'", spec);
 	return -1;
 }
 
-int cli_add_volume(boxlite_box_options *o, const char *spec)
+int cli_add_volume(const char *cmd, boxlite_box_options *o, const char *spec)
 {
 	char buf[2 * PATH_MAX], host[PATH_MAX];
 	char *guest, *mode;
@@ -110,7 +111,7 @@ int cli_add_volume(boxlite_box_options *o, const char *spec)
 	if (rc == 0)
 		return 0;
 bad:
-	fprintf(stderr, "boxlite: -v wants HOST_PATH:GUEST_PATH[:ro] (GUEST_PATH absolute, without "
-			"'.' or '..'), got '%s'\n", spec);
+	cli_usage_error(cmd, "-v wants HOST_PATH:GUEST_PATH[:ro] (GUEST_PATH absolute, without '.' or '..'), got "
+			     "'%s'", spec);
 	return -1;
 }

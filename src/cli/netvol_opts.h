@@ -13,10 +13,11 @@ struct cli_publish {
 /* need_guest: "[HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp]" (host port 0
  * allowed), else "[HOST_IP:]HOST_PORT[/tcp|/udp]". Returns 0 or -1. */
 int cli_parse_publish(const char *spec, int need_guest, struct cli_publish *out);
-/* "[HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp]". Returns 0, or -1 (reported). */
-int cli_add_publish(boxlite_box_options *o, const char *spec);
+/* "[HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp]". Returns 0, or -1 (reported
+ * as a usage error of cmd). */
+int cli_add_publish(const char *cmd, boxlite_box_options *o, const char *spec);
 /* "HOST_PATH:GUEST_PATH[:ro|:rw]" (HOST_PATH relative to the cwd allowed).
- * Returns 0, or -1 (reported). */
-int cli_add_volume(boxlite_box_options *o, const char *spec);
+ * Returns 0, or -1 (reported as a usage error of cmd). */
+int cli_add_volume(const char *cmd, boxlite_box_options *o, const char *spec);
 
 #endif
