@@ -17,7 +17,7 @@ PACKAGES=(
   # libraries
   libjansson-dev libarchive-dev libsqlite3-dev libcurl4-openssl-dev
   # tests
-  tmux procps psmisc util-linux python3
+  tmux procps psmisc util-linux python3 python3-yaml
   # the jail (seccomp filter)
   libseccomp-dev
 )

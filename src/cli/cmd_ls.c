@@ -1,11 +1,12 @@
-/* boxlite ls / ps: list boxes (running ones; -a all), as a table, ids (-q)
- * or JSON (--format json). */
+/* boxlite list / ls / ps: boxes (active ones; -a all) as a table, ids (-q),
+ * JSON or YAML, with the reference CLI's columns and STATUS words. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "format.h"
 
 static int active(enum boxlite_box_state s)
 {
@@ -13,44 +14,38 @@ static int active(enum boxlite_box_state s)
 	       s == BOXLITE_BOX_STOPPING;
 }
 
-static void json_str(const char *s)
+/* The reference's STATUS word: its state name, capitalized ("Running"). */
+static void status_word(enum boxlite_box_state s, char *out, size_t cap)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	snprintf(out, cap, "%s", boxlite_box_state_name(s));
+	if (out[0] >= 'a' && out[0] <= 'z')
+		out[0] = (char)(out[0] - 'a' + 'A');
 }
 
-static void ago(uint64_t ns, char *out, size_t cap)
+/* "2026-01-22 15:04:05 UTC", the reference's time format. */
+static void created_utc(uint64_t ns, char *out, size_t cap)
 {
-	struct timespec now;
-	double s;
+	time_t t = (time_t)(ns / 1000000000u);
+	struct tm tm;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	s = ((double)now.tv_sec * 1e9 + now.tv_nsec - (double)ns) / 1e9;
-	if (s < 120)
-		snprintf(out, cap, "%d seconds ago", (int)s);
-	else if (s < 7200)
-		snprintf(out, cap, "%d minutes ago", (int)(s / 60));
-	else if (s < 172800)
-		snprintf(out, cap, "%d hours ago", (int)(s / 3600));
-	else
-		snprintf(out, cap, "%d days ago", (int)(s / 86400));
+	gmtime_r(&t, &tm);
+	strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
-static void status(const boxlite_box_info *b, char *out, size_t cap)
+/* One box as JSON: the reference's keys (ID, Image, Status, CreatedAt,
+ * Names), then ours (scripts of both kinds read them). */
+static json_t *box_json(const boxlite_box_info *b)
 {
-	if (b->state == BOXLITE_BOX_STOPPED && b->exit_code >= 0)
-		snprintf(out, cap, "stopped (%d)", (int)b->exit_code);
-	else
-		snprintf(out, cap, "%s", boxlite_box_state_name(b->state));
+	char st[32], created[64];
+
+	status_word(b->state, st, sizeof(st));
+	created_utc(b->created_at, created, sizeof(created));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:b, s:I}", "ID", b->id,
+			 "Image", b->image, "Status", st, "CreatedAt", created, "Names", b->name, "id", b->id,
+			 "name", b->name, "image", b->image, "state", boxlite_box_state_name(b->state),
+			 "exit_code", (int)b->exit_code, "reason", b->reason, "shim_pid", (int)b->shim_pid,
+			 "qemu_pid", (int)b->qemu_pid, "detached", b->detached,
+			 "created_at_ns", (json_int_t)b->created_at);
 }
 
 int cmd_ls(const struct cli_globals *g, int argc, char **argv)
@@ -58,31 +53,37 @@ int cmd_ls(const struct cli_globals *g, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },     { "quiet", no_argument, NULL, 'q' },
 		{ "format", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	enum cli_format fmt = CLI_FORMAT_TABLE;
 	boxlite_runtime *rt = NULL;
 	boxlite_error *err = NULL;
 	boxlite_box_info *v = NULL;
-	size_t n = 0, shown = 0;
-	int all = 0, quiet = 0, json = 0, c;
+	json_t *rows = NULL;
+	size_t n = 0;
+	int all = 0, quiet = 0, c;
 
 	optind = 1;
-	while ((c = cli_getopt("ls", argc, argv, "aqf:h", longopts)) != -1) {
+	while ((c = cli_getopt("list", argc, argv, "aqf:h", longopts)) != -1) {
 		switch (c) {
 		case 'a': all = 1; break;
 		case 'q': quiet = 1; break;
 		case 'f':
-			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
-				return cli_usage_error("ls", "--format wants 'table' or 'json', got '%s'", optarg);
-			}
-			json = !strcmp(optarg, "json");
+			if (cli_format_parse(optarg, &fmt) < 0)
+				return cli_usage_error("list", "--format wants table, json or yaml, got '%s'", optarg);
 			break;
 		case 'h':
-			printf("Usage: boxlite ls [-a] [-q] [--format table|json]\n\n"
-			       "List running boxes (-a: all boxes; -q: ids only).\n");
+			printf("Usage: boxlite list [OPTIONS]   (also: ls, ps)\n\n"
+			       "List active boxes: starting, running, paused or stopping.\n\n"
+			       "Options:\n"
+			       "  -a, --all          all boxes\n"
+			       "  -q, --quiet        ids only, one per line\n"
+			       "      --format FMT   table (default: ID IMAGE STATUS CREATED NAMES), json or yaml\n");
 			return 0;
 		default:
 			return CLI_EXIT_RUNTIME;
 		}
 	}
+	if (optind < argc)
+		return cli_usage_error("list", "takes no arguments, got '%s'", argv[optind]);
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
 	if (boxlite_runtime_list_boxes(rt, &v, &n, &err) < 0) {
@@ -90,42 +91,30 @@ int cmd_ls(const struct cli_globals *g, int argc, char **argv)
 		boxlite_runtime_close(rt);
 		return CLI_EXIT_RUNTIME;
 	}
-	if (json)
-		printf("[");
-	else if (!quiet)
-		printf("%-12s  %-16s  %-26s  %-14s  %s\n", "BOX ID", "NAME", "IMAGE", "STATUS", "CREATED");
+	if (!quiet && fmt == CLI_FORMAT_TABLE)
+		printf("%-12s  %-26s  %-10s  %-23s  %s\n", "ID", "IMAGE", "STATUS", "CREATED", "NAMES");
+	rows = json_array();
 	for (size_t i = 0; i < n; i++) {
 		const boxlite_box_info *b = &v[i];
-		char st[64], created[64];
+		char st[32], created[64];
 
 		if (!all && !active(b->state))
 			continue;
 		if (quiet) {
 			printf("%s\n", b->id);
-			continue;
+		} else if (fmt == CLI_FORMAT_TABLE) {
+			status_word(b->state, st, sizeof(st));
+			created_utc(b->created_at, created, sizeof(created));
+			printf("%-12s  %-26s  %-10s  %-23s  %s\n", b->id, b->image, st, created, b->name);
+		} else {
+			json_array_append_new(rows, box_json(b));
 		}
-		status(b, st, sizeof(st));
-		ago(b->created_at, created, sizeof(created));
-		if (!json) {
-			printf("%-12s  %-16s  %-26s  %-14s  %s\n", b->id, b->name[0] ? b->name : "-", b->image, st,
-			       created);
-			continue;
-		}
-		printf("%s\n  {\"id\": ", shown++ ? "," : "");
-		json_str(b->id);
-		printf(", \"name\": ");
-		json_str(b->name);
-		printf(", \"image\": ");
-		json_str(b->image);
-		printf(", \"state\": \"%s\", \"exit_code\": %d, \"reason\": ", boxlite_box_state_name(b->state),
-		       (int)b->exit_code);
-		json_str(b->reason);
-		printf(", \"shim_pid\": %d, \"qemu_pid\": %d, \"detached\": %s, \"created_at_ns\": %llu}",
-		       (int)b->shim_pid, (int)b->qemu_pid, b->detached ? "true" : "false",
-		       (unsigned long long)b->created_at);
 	}
-	if (json && !quiet)
-		printf("%s]\n", shown ? "\n" : "");
+	if (!quiet && fmt == CLI_FORMAT_JSON)
+		cli_print_json(stdout, rows);
+	else if (!quiet && fmt == CLI_FORMAT_YAML)
+		cli_print_yaml(stdout, rows);
+	json_decref(rows);
 	boxlite_box_info_list_free(v, n);
 	boxlite_runtime_close(rt);
 	return 0;

@@ -18,9 +18,10 @@ static const struct command commands[] = {
 	{ "stop", cmd_stop, "Stop boxes" },
 	{ "restart", cmd_restart, "Restart boxes" },
 	{ "rm", cmd_rm, "Remove boxes" },
-	{ "ls", cmd_ls, "List boxes" },
-	{ "ps", cmd_ls, "List boxes (same as ls)" },
-	{ "inspect", cmd_inspect, "Show boxes as JSON" },
+	{ "list", cmd_ls, "List boxes (also: ls, ps)" },
+	{ "ls", cmd_ls, NULL },
+	{ "ps", cmd_ls, NULL },
+	{ "inspect", cmd_inspect, "Show boxes as JSON, YAML or through a Go template" },
 	{ "port", cmd_port, "List a box's published ports" },
 	{ "wait", cmd_wait, "Wait for boxes to stop; print their exit codes" },
 	{ "logs", cmd_logs, "Show a box's main command output (or console)" },
@@ -46,7 +47,8 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: boxlite [--home DIR] COMMAND [ARG...]\n\n"
 		   "Run OCI images in micro-VMs.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary) /* NULL: an alias, named in its command's summary */
+			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nGlobal options:\n"
 		   "  --home DIR   where images and boxes live (default $BOXLITE_HOME, else ~/.boxlite)\n"
 		   "\nRun 'boxlite COMMAND --help' for a command's options.\n");

@@ -364,6 +364,24 @@ BX_EXPORT int boxlite_box_inspect(boxlite_box *box, char **out, boxlite_error **
 		json_decref(o);
 		o = NULL;
 	}
+	/* The reference CLI's fields first (scripts read {{.State.Status}},
+	 * {{.State.ExitCode}}, {{.Id}}, {{.Name}}): Pid is the shim's, the
+	 * process whose life is the box's; ExitCode 0 until there is one. */
+	if (o) {
+		json_t *ref = json_pack("{s:s, s:s, s:s, s:o, s:s, s:{s:s, s:b, s:i, s:i}, s:i, s:I}", "Id", info.id,
+					"Name", info.name, "Image", info.image, "Created", time_json(info.created_at),
+					"Status", bx_state_name(info.state), "State", "Status",
+					bx_state_name(info.state), "Running", info.state == BOXLITE_BOX_RUNNING, "Pid",
+					(int)info.shim_pid, "ExitCode", info.exit_code > 0 ? (int)info.exit_code : 0,
+					"Cpus", (int)box->cpus, "Memory", (json_int_t)box->memory_mib << 20);
+
+		if (!ref || json_object_update(ref, o) < 0) {
+			json_decref(ref);
+			ref = NULL;
+		}
+		json_decref(o);
+		o = ref;
+	}
 	if (o)
 		*out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);

@@ -92,6 +92,58 @@ done
 expect_contains "run --help lists --" "$("$BOXLITE" run --help)" "IMAGE [--] [COMMAND"
 expect_contains "exec --help lists --" "$("$BOXLITE" exec --help)" "BOX [--] COMMAND"
 
-"$BOXLITE" rm -f sep job >/dev/null
+# ---- inspect: -f Go templates, --format json|yaml, -l
+expect_eq "inspect -f {{.State.Status}}" "$("$BOXLITE" inspect -f '{{.State.Status}}' sep)" "running"
+expect_eq "inspect -f {{.Id}} {{.ID}} {{.Name}}" "$("$BOXLITE" inspect -f '{{.Id}} {{.ID}} {{.Name}}' sep)" "$S $S sep"
+expect_eq "inspect -f, one line per box" "$("$BOXLITE" inspect --format '{{.Name}}' sep job)" "sep
+job"
+"$BOXLITE" run -d --name three $IMG -- sh -c 'exit 3' >/dev/null
+"$BOXLITE" wait three >/dev/null
+expect_eq "inspect -f {{.State.ExitCode}} of a stopped box" "$("$BOXLITE" inspect -f '{{.State.ExitCode}}' three)" "3"
+expect_eq "inspect -f {{.State.Running}}" "$("$BOXLITE" inspect -f '{{.State.Running}}/{{.Status}}' three)" "false/stopped"
+expect_eq "inspect -f {{json .State}}" "$("$BOXLITE" inspect -f '{{json .State}}' three | /usr/bin/python3 -c '
+import json, sys; s = json.load(sys.stdin); print(s["Status"], s["ExitCode"], s["Running"])')" "stopped 3 False"
+expect_eq "inspect -f {{.State}} prints Go style" "$("$BOXLITE" inspect -f '{{.State}}' three | sed 's/Pid:[0-9]*/Pid:N/')" \
+	"{Status:stopped Running:false Pid:N ExitCode:3}"
+expect_eq "inspect -f: text around actions, a missing field" "$("$BOXLITE" inspect -f 'box={{.Name}} x={{.NoSuch}}' sep)" \
+	"box=sep x=<no value>"
+expect_eq "inspect --format json: an array with the reference's fields" "$("$BOXLITE" inspect --format json sep | /usr/bin/python3 -c '
+import json, sys; b = json.load(sys.stdin)[0]; print(b["Id"], b["Name"], b["State"]["Status"], b["Cpus"], b["Memory"])')" \
+	"$S sep running 1 536870912"
+expect_eq "inspect (default json) keeps boxlite's own fields" "$("$BOXLITE" inspect sep | /usr/bin/python3 -c '
+import json, sys; b = json.load(sys.stdin)[0]; print(b["id"], b["state"], b["config"]["memory_mib"])')" "$S running 512"
+yaml=$("$BOXLITE" inspect -l --format yaml)
+expect_eq "inspect --format yaml reads back as the JSON" "$(echo "$yaml" | /usr/bin/python3 -c '
+import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin), sort_keys=True))')" \
+	"$("$BOXLITE" inspect --format json three | /usr/bin/python3 -c '
+import json, sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))')"
+expect_contains "inspect -l --format yaml: the latest box" "$yaml" "  Name: three"
+expect_contains "inspect --format yaml: nested" "$yaml" "  State:
+    Status: stopped"
+usage_error "inspect: bad template" "template: cannot read" inspect -f '{{.A..B}}' sep
+usage_error "inspect: table" "--format wants json, yaml or a Go template" inspect --format table sep
+usage_error "inspect: -l with BOX" "cannot be used together" inspect -l sep
+usage_error "inspect: nothing" "give at least one box" inspect
+
+# ---- list / ls / ps: columns, STATUS words, --format
+out=$("$BOXLITE" list)
+expect_eq "list: the reference's columns" "$(echo "$out" | head -1 | tr -s ' ')" "ID IMAGE STATUS CREATED NAMES"
+expect_contains "list: the running box, STATUS Running" "$(echo "$out" | grep " sep$" | tr -s ' ')" "$IMG Running"
+case "$out" in *" three"*) fail "list without -a shows a stopped box" ;; *) pass "list without -a: active boxes only" ;; esac
+expect_contains "ls -a: STATUS Stopped" "$("$BOXLITE" ls -a | grep " three$" | tr -s ' ')" "Stopped"
+expect_eq "ps --format json: the reference's keys" "$("$BOXLITE" ps --format json | /usr/bin/python3 -c '
+import json, sys; b = json.load(sys.stdin)[0]; print(b["ID"], b["Names"], b["Status"], b["Image"], b["CreatedAt"][-3:])')" \
+	"$S sep Running $IMG UTC"
+expect_contains "ls -a --format yaml" "$("$BOXLITE" ls -a --format yaml)" "- ID: "
+expect_eq "ls -aq: ids only" "$("$BOXLITE" ls -aq | sort)" "$(printf '%s\n' "$S" "$C" "$("$BOXLITE" inspect -f '{{.Id}}' three)" | sort)"
+usage_error "list: bad format" "--format wants table, json or yaml" list --format xml
+
+# ---- rm -a: refused without --force off a terminal; --all --force removes all
+usage_error "rm -a without --force" "add --force" rm -a
+expect_eq "rm -a without --force removed nothing" "$("$BOXLITE" ls -aq | wc -l)" "3"
+usage_error "rm -a with a box" "cannot be used together" rm -a -f sep
+ids=$("$BOXLITE" ls -aq | sort)
+expect_eq "rm --all --force prints each id" "$("$BOXLITE" rm --all --force | sort)" "$ids"
+expect_eq "rm --all --force: no box left" "$("$BOXLITE" ls -aq)" ""
 expect_no_leftovers "cli compat"
 t_done
