@@ -73,6 +73,31 @@ const char *boxlite_runtime_home(const boxlite_runtime *rt);
  * one line each; "" when nothing. Valid until the runtime is closed. */
 const char *boxlite_runtime_recovery_report(const boxlite_runtime *rt);
 
+/* An image registry the runtime pulls from (the reference's ImageRegistry). */
+typedef struct boxlite_image_registry {
+	uint32_t struct_size;  /* sizeof(boxlite_image_registry) */
+	const char *host;      /* "ghcr.io", "127.0.0.1:5000": HOST[:PORT], required */
+	const char *transport; /* "https" (NULL: the default) or "http" */
+	int skip_verify;       /* https without certificate or host name verification */
+	int search;            /* unqualified names ("alpine") are tried here, in list order */
+	const char *username;  /* basic auth, with password; or NULL */
+	const char *password;
+	const char *token;     /* a bearer token instead of a username, or NULL */
+} boxlite_image_registry;
+
+/* Sets the registries this runtime pulls with, replacing any set before
+ * (n 0: none). Unqualified names are tried against the hosts with search
+ * set, in order, the first that has the image winning; when none has
+ * search, against <home>/registries.json's search list (default
+ * docker.io). A listed host's transport, verification and credentials
+ * apply to every pull from it and come before registries.json, the home's
+ * logins and docker's config. The strings are copied.
+ * Returns 0, or -EINVAL naming the bad entry (host with a scheme or path,
+ * unknown transport, a username without a password, a token and a
+ * username). */
+int boxlite_runtime_set_image_registries(boxlite_runtime *rt, const boxlite_image_registry *regs, size_t n,
+					 boxlite_error **err);
+
 /* Facts about the runtime, for `boxlite info`. Strings stay valid until the
  * runtime is closed. */
 typedef struct boxlite_runtime_info {

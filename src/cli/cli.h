@@ -9,8 +9,14 @@
 #define CLI_EXIT_CANNOT_INVOKE 126
 #define CLI_EXIT_NOT_FOUND 127
 
+/* The global options, before or after the command (docs/cli.md). */
+#define CLI_MAX_REGISTRIES 32
 struct cli_globals {
-	const char *home; /* --home, or NULL */
+	const char *home;   /* --home DIR (else $BOXLITE_HOME, --config's home_dir, ~/.boxlite) */
+	const char *config; /* --config FILE: JSON {home_dir, image_registries} */
+	const char *registries[CLI_MAX_REGISTRIES]; /* --registry HOST, in order */
+	size_t n_registries;
+	int debug;          /* --debug */
 };
 
 int cmd_run(const struct cli_globals *g, int argc, char **argv);
@@ -49,6 +55,14 @@ int cli_each_box(const char *cmd, const struct cli_globals *g, int argc, char **
 /* For commands with no options but --help: the index of the first operand,
  * -2 after printing usage, -1 on an unknown option (reported). */
 int cli_simple_args(const char *cmd, int argc, char **argv, const char *usage);
+
+/* cli_args.c: global options. main binds its globals; cli_getopt and
+ * cli_simple_args then take global options after the command too. */
+void cli_globals_bind(struct cli_globals *g);
+/* If argv[*i] is a global option (--home, --config, --registry, with their
+ * value as the next argument or after '='; --debug), stores it, advances *i
+ * past it and returns 1; 0 when it is not one; -1 after a usage error. */
+int cli_global_option(const char *cmd, int argc, char **argv, int *i);
 
 /* cli_args.c: usage errors are one line naming what was wrong and pointing
  * to `boxlite CMD --help`; the CLI then exits 125 (docker's code for its

@@ -44,7 +44,13 @@ int cli_simple_args(const char *cmd, int argc, char **argv, const char *usage)
 {
 	int i = 1;
 
-	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+	while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+		int gl = cli_global_option(cmd, argc, argv, &i);
+
+		if (gl < 0)
+			return -1;
+		if (gl)
+			continue;
 		if (!strcmp(argv[i], "--")) {
 			i++;
 			break;

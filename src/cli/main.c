@@ -49,8 +49,13 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].summary) /* NULL: an alias, named in its command's summary */
 			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nGlobal options:\n"
-		   "  --home DIR   where images and boxes live (default $BOXLITE_HOME, else ~/.boxlite)\n"
+	fprintf(f, "\nGlobal options (before or after the command):\n"
+		   "  --home DIR        where images and boxes live (default $BOXLITE_HOME, else the\n"
+		   "                    config's home_dir, else ~/.boxlite)\n"
+		   "  --config FILE     JSON: {\"home_dir\": ..., \"image_registries\": [{\"host\", \"transport\",\n"
+		   "                    \"search\", \"skip_verify\", \"auth\"}]} (docs/cli.md)\n"
+		   "  --registry HOST   try unqualified image names on HOST first (repeatable)\n"
+		   "  --debug           debug logging (also BOXLITE_LOG=debug, or RUST_LOG)\n"
 		   "\nRun 'boxlite COMMAND --help' for a command's options.\n");
 }
 
@@ -60,38 +65,36 @@ void cli_report(boxlite_error *err)
 	boxlite_error_free(err);
 }
 
-int cli_open_runtime(const struct cli_globals *g, boxlite_runtime **rt)
+/* RUST_LOG, the reference's log variable, when BOXLITE_LOG is not set. */
+static void log_level_from_env(void)
 {
-	boxlite_error *err = NULL;
+	static const char *const levels[] = { "error", "warn", "info", "debug", "trace" };
+	const char *r = getenv("RUST_LOG");
 
-	const char *lvl = getenv("BOXLITE_LOG");
-
-	if (boxlite_runtime_open(g->home, rt, &err) < 0) {
-		cli_report(err);
-		return -1;
-	}
-	if (lvl && !strcmp(lvl, "debug") && *boxlite_runtime_recovery_report(*rt))
-		fprintf(stderr, "boxlite: recovery:\n%s", boxlite_runtime_recovery_report(*rt));
-	return 0;
+	if (getenv("BOXLITE_LOG") || !r)
+		return;
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (!strcmp(r, levels[i]) || (!strncmp(r, "boxlite=", 8) && !strcmp(r + 8, levels[i])))
+			setenv("BOXLITE_LOG", levels[i], 1);
 }
 
 int main(int argc, char **argv)
 {
-	struct cli_globals g = { 0 };
-	int i = 1;
+	static struct cli_globals g;
+	int i = 1, gl;
 
+	cli_globals_bind(&g);
+	log_level_from_env();
 	while (i < argc && argv[i][0] == '-') {
-		if (!strcmp(argv[i], "--home") && i + 1 < argc) {
-			g.home = argv[i + 1];
-			i += 2;
-		} else if (!strncmp(argv[i], "--home=", 7)) {
-			g.home = argv[i] + 7;
-			i++;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		if ((gl = cli_global_option("", argc, argv, &i)) < 0)
+			return CLI_EXIT_RUNTIME;
+		if (gl)
+			continue;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--version")) {
-			return cmd_version(&g, 0, NULL);
+			return cmd_version(&g, 1, argv + i);
 		} else {
 			fprintf(stderr, "boxlite: unknown option '%s' (see 'boxlite --help')\n", argv[i]);
 			return CLI_EXIT_RUNTIME;

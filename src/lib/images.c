@@ -74,7 +74,7 @@ int bx_images_resolve_policy(boxlite_runtime *rt, const char *ref, enum bx_pull_
 			return rc;
 		bx_err_clear(err);
 	}
-	rc = bx_registry_conf_load(rt->home, &conf, err);
+	rc = bx_registry_conf_load(rt->home, &rt->registries, &conf, err);
 	if (rc < 0)
 		return rc;
 	rc = bx_image_ref_parse(ref, conf.search[0], &cand[n], err);
@@ -116,8 +116,8 @@ int bx_images_resolve_policy(boxlite_runtime *rt, const char *ref, enum bx_pull_
 	}
 	for (i = 0; i < n; i++) {
 		bx_err_clear(err);
-		rc = bx_image_pull(rt->home, &cand[i], NULL, out, err);
-		if (rc != -ENOENT && rc != -EACCES)
+		rc = bx_image_pull(rt->home, &cand[i], &(struct bx_pull_opts){ .regs = &rt->registries }, out, err);
+		if (rc != -ENOENT && rc != -EACCES && rc != -EHOSTUNREACH)
 			break;
 	}
 out:
@@ -149,11 +149,21 @@ BX_EXPORT int boxlite_image_pull(boxlite_runtime *rt, const char *ref, const box
 		po.progress = opts->progress;
 		po.user_data = opts->user_data;
 	}
-	rc = bx_registry_conf_load(rt->home, &conf, &err);
-	if (rc >= 0)
-		rc = bx_image_ref_parse(ref, conf.search[0], &r, &err);
-	if (rc >= 0)
+	po.regs = &rt->registries;
+	rc = bx_registry_conf_load(rt->home, &rt->registries, &conf, &err);
+	/* An unqualified name: each search registry in turn, the first that
+	 * has it wins (a qualified one parses the same against any). */
+	for (size_t i = 0; rc >= 0 && conf.search[i]; i++) {
+		bx_err_clear(&err);
+		if ((rc = bx_image_ref_parse(ref, conf.search[i], &r, &err)) < 0)
+			break;
 		rc = bx_image_pull(rt->home, &r, &po, &img, &err);
+		if (rc >= 0 || r.qualified || !conf.search[i + 1] ||
+		    (rc != -ENOENT && rc != -EACCES && rc != -EHOSTUNREACH))
+			break;
+		bx_image_free(&img);
+		rc = 0; /* the next registry */
+	}
 	bx_registry_conf_free(&conf);
 	bx_image_free(&img);
 	return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
@@ -222,7 +232,7 @@ BX_EXPORT int boxlite_image_remove(boxlite_runtime *rt, const char *ref, boxlite
 	if (rc != -ENOENT && rc != -EINVAL)
 		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
 	bx_err_clear(&err);
-	rc = bx_registry_conf_load(rt->home, &conf, &err);
+	rc = bx_registry_conf_load(rt->home, &rt->registries, &conf, &err);
 	for (size_t i = 0; rc >= 0 && conf.search[i]; i++) {
 		rc = bx_image_ref_parse(ref, conf.search[i], &r, &err);
 		if (rc < 0)
@@ -273,7 +283,7 @@ BX_EXPORT int boxlite_registry_login(boxlite_runtime *rt, const char *registry, 
 		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
 	rc = registry_domain(registry, domain, sizeof(domain), &err);
 	if (rc >= 0)
-		rc = bx_registry_open_creds(rt->home, domain, "", user, password, &reg, &err);
+		rc = bx_registry_open_creds(rt->home, &rt->registries, domain, "", user, password, &reg, &err);
 	if (rc >= 0)
 		rc = bx_registry_ping(reg, &err);
 	if (rc >= 0)
@@ -354,7 +364,7 @@ BX_EXPORT int boxlite_image_import(boxlite_runtime *rt, const char *dir, const c
 
 	if (!rt || !dir || !name)
 		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
-	rc = bx_registry_conf_load(rt->home, &conf, &err);
+	rc = bx_registry_conf_load(rt->home, &rt->registries, &conf, &err);
 	if (rc >= 0)
 		rc = bx_image_ref_parse(name, conf.search[0], &r, &err);
 	if (rc >= 0 && r.digest[0])

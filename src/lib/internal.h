@@ -11,6 +11,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "netvol.h"
+#include "registry_config.h"
 #include "store.h"
 
 #define BX_EXPORT __attribute__((visibility("default")))
@@ -39,6 +40,7 @@ struct boxlite_runtime {
 	int accel_decided;
 	enum bx_accel accel;
 	char accel_reason[256];
+	struct bx_registries registries;   /* boxlite_runtime_set_image_registries */
 	struct bx_engine_caps engine_caps; /* asked once, by runtime_info_get */
 	int engine_probed;
 };

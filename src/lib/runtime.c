@@ -72,8 +72,20 @@ BX_EXPORT void boxlite_runtime_close(boxlite_runtime *rt)
 	if (!rt)
 		return;
 	bx_store_close(rt->store);
+	bx_registries_free(&rt->registries);
 	free(rt->recovery_report);
 	free(rt);
+}
+
+BX_EXPORT int boxlite_runtime_set_image_registries(boxlite_runtime *rt, const boxlite_image_registry *regs,
+						   size_t n, boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+
+	if (!rt || (n && !regs))
+		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	return bx_error_export(bx_registries_set(&rt->registries, regs, n, &err), &err, BOXLITE_ORIGIN_RUNTIME,
+			       errp);
 }
 
 BX_EXPORT const char *boxlite_runtime_recovery_report(const boxlite_runtime *rt)

@@ -83,6 +83,17 @@ usage_error "no command" "no command given"
 usage_error "unknown command" "unknown command 'frobnicate'" frobnicate
 expect_eq "usage errors created no box" "$("$BOXLITE" ls -aq | sort)" "$before"
 
+# ---- global options before or after the command
+"$BOXLITE" --debug ls >/dev/null 2>&1 && pass "--debug before the command" || fail "--debug before the command"
+"$BOXLITE" ls --debug >/dev/null 2>&1 && pass "--debug after the command" || fail "--debug after the command"
+"$BOXLITE" ls -a --home "$T_HOME/other-home" >/dev/null && [ -f "$T_HOME/other-home/boxlite.db" ] &&
+	pass "--home after the command" || fail "--home after the command"
+expect_contains "--debug says where things are" "$("$BOXLITE" run --rm --debug $IMG true 2>&1)" "debug: home $BOXLITE_HOME"
+expect_contains "RUST_LOG=debug too" "$(RUST_LOG=debug "$BOXLITE" ls 2>&1)" "debug: home $BOXLITE_HOME"
+id=$("$BOXLITE" --debug run -d $IMG sleep 100 2>/dev/null)
+expect_contains "--debug: the box's shim logs at debug level" "$(cat "$BOXLITE_HOME/boxes/$id/shim.stderr")" " debug: "
+"$BOXLITE" rm -f "$id" >/dev/null
+
 # ---- --help for every command: exit 0, the usage line, one line per flag
 for cmd in run create start stop restart rm ls ps inspect port wait logs stats pause unpause exec cp \
 	info pull images rmi load import image login logout version; do

@@ -190,7 +190,7 @@ static void test_creds(void)
 	free(u);
 	free(p);
 
-	CHECK(bx_registry_conf_load(home, &conf, NULL) == 0);
+	CHECK(bx_registry_conf_load(home, NULL, &conf, NULL) == 0);
 	CHECK(!strcmp(conf.search[0], "docker.io") && conf.insecure[0] == NULL);
 	CHECK(bx_registry_conf_plain_http(&conf, "127.0.0.1:5000") && !bx_registry_conf_plain_http(&conf, "reg.example"));
 	bx_registry_conf_free(&conf);
@@ -198,13 +198,59 @@ static void test_creds(void)
 	f = fopen(path, "w");
 	fprintf(f, "{\"insecure\":[\"reg.lan:5000\"],\"search\":[\"reg.lan:5000\",\"docker.io\"]}");
 	fclose(f);
-	CHECK(bx_registry_conf_load(home, &conf, NULL) == 0);
+	CHECK(bx_registry_conf_load(home, NULL, &conf, NULL) == 0);
 	CHECK(!strcmp(conf.search[0], "reg.lan:5000") && bx_registry_conf_plain_http(&conf, "reg.lan:5000"));
 	bx_registry_conf_free(&conf);
 	f = fopen(path, "w");
 	fprintf(f, "{not json");
 	fclose(f);
-	CHECK(bx_registry_conf_load(home, &conf, NULL) == -EINVAL);
+	CHECK(bx_registry_conf_load(home, NULL, &conf, NULL) == -EINVAL);
+	f = fopen(path, "w");
+	fprintf(f, "{\"insecure\":[\"reg.lan:5000\"],\"search\":[\"reg.lan:5000\"]}");
+	fclose(f);
+
+	/* The runtime's registries: their search hosts replace the file's,
+	 * in order; transport http and skip_verify per host; the file's
+	 * insecure list still holds. */
+	{
+		struct bx_error e = { 0 };
+		struct bx_registries regs = { 0 };
+		boxlite_image_registry r[] = {
+			{ sizeof(r[0]), "ghcr.io", NULL, 0, 1, "u", "p", NULL },
+			{ sizeof(r[0]), "registry.local:5000", "http", 0, 1, NULL, NULL, NULL },
+			{ sizeof(r[0]), "private.example", "https", 1, 0, NULL, NULL, "tok" },
+		};
+		boxlite_image_registry bad[] = {
+			{ sizeof(r[0]), "https://ghcr.io", NULL, 0, 1, NULL, NULL, NULL },
+			{ sizeof(r[0]), "h", "ftp", 0, 1, NULL, NULL, NULL },
+			{ sizeof(r[0]), "h", NULL, 0, 1, "user-without-password", NULL, NULL },
+			{ sizeof(r[0]), "h", NULL, 0, 1, "u", "p", "and-a-token" },
+			{ sizeof(r[0]), "", NULL, 0, 1, NULL, NULL, NULL },
+		};
+
+		CHECK(bx_registries_set(&regs, r, 3, &e) == 0 && regs.n == 3);
+		CHECK(bx_registry_conf_load(home, &regs, &conf, NULL) == 0);
+		CHECK(!strcmp(conf.search[0], "ghcr.io") && !strcmp(conf.search[1], "registry.local:5000") &&
+		      conf.search[2] == NULL);
+		CHECK(bx_registry_conf_plain_http(&conf, "registry.local:5000") &&
+		      bx_registry_conf_plain_http(&conf, "reg.lan:5000") && !bx_registry_conf_plain_http(&conf, "ghcr.io"));
+		CHECK(bx_registry_conf_skip_verify(&conf, "PRIVATE.example") && !bx_registry_conf_skip_verify(&conf, "ghcr.io"));
+		bx_registry_conf_free(&conf);
+		CHECK(bx_registries_find(&regs, "ghcr.io")->user && !strcmp(bx_registries_find(&regs, "ghcr.io")->pass, "p"));
+		CHECK(!strcmp(bx_registries_find(&regs, "private.example")->token, "tok"));
+		CHECK(bx_registries_find(&regs, "docker.io") == NULL);
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			bx_err_clear(&e);
+			CHECK(bx_registries_set(&regs, &bad[i], 1, &e) == -EINVAL && e.msg[0]);
+		}
+		CHECK(regs.n == 3); /* a refused list leaves the old one */
+		/* Search on none of them: the file's list stays. */
+		r[0].search = r[1].search = 0;
+		CHECK(bx_registries_set(&regs, r, 2, &e) == 0);
+		CHECK(bx_registry_conf_load(home, &regs, &conf, NULL) == 0 && !strcmp(conf.search[0], "reg.lan:5000"));
+		bx_registry_conf_free(&conf);
+		bx_registries_free(&regs);
+	}
 
 	snprintf(path, sizeof(path), "rm -rf '%s'", home);
 	CHECK(system(path) == 0);

@@ -367,7 +367,7 @@ int bx_image_pull(const char *home, const struct bx_image_ref *ref, const struct
 	rc = gc_fd = bx_image_gc_lock(home, 0, err);
 	if (rc < 0)
 		goto out;
-	rc = bx_registry_open(home, ref->domain, ref->path, &p.reg, err);
+	rc = bx_registry_open(home, opts ? opts->regs : NULL, ref->domain, ref->path, &p.reg, err);
 	if (rc < 0)
 		goto out;
 

@@ -24,8 +24,11 @@
 
 #define BX_PULL_MAX_PARALLEL 3
 
+struct bx_registries;
+
 struct bx_pull_opts {
 	const char *platform; /* "os/arch[/variant]"; NULL: linux/<host arch> */
+	const struct bx_registries *regs; /* the runtime's registries, or NULL */
 	boxlite_pull_progress progress;
 	void *user_data;
 };

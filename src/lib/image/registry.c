@@ -36,6 +36,7 @@ struct bx_registry {
 	char *bearer;                      /* token from the realm, or NULL */
 	bool use_basic;                    /* the registry asked for Basic */
 	bool in_token;                     /* talking to the token server */
+	bool skip_verify;                  /* TLS without verification (the runtime's skip_verify) */
 	CURL *curl;
 };
 
@@ -278,6 +279,10 @@ static int http_get(struct bx_registry *r, const char *url, const char *accept, 
 		curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, s);
 		curl_easy_setopt(r->curl, CURLOPT_ACCEPT_ENCODING, NULL);
+		if (r->skip_verify) {
+			curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYPEER, 0L);
+			curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
 		if (accept) {
 			snprintf(line, sizeof(line), "Accept: %s", accept);
 			hdrs = curl_slist_append(hdrs, line);
@@ -429,28 +434,30 @@ static int fetch_token(struct bx_registry *r, const struct bx_auth_challenge *ch
 	return r->bearer ? 0 : bx_err(err, -ENOMEM, "out of memory");
 }
 
-static int registry_new(const char *home, const char *domain, const char *repo, struct bx_registry **out,
-			struct bx_error *err)
+static int registry_new(const char *home, const struct bx_registries *regs, const char *domain, const char *repo,
+			struct bx_registry **out, struct bx_error *err)
 {
 	struct bx_registry_conf conf;
 	struct bx_registry *r;
-	bool plain;
+	bool plain, skip_verify;
 	int rc;
 
 	*out = NULL;
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_rc != CURLE_OK)
 		return bx_err(err, -EIO, "initializing libcurl: %s", curl_easy_strerror(curl_init_rc));
-	rc = bx_registry_conf_load(home, &conf, err);
+	rc = bx_registry_conf_load(home, regs, &conf, err);
 	if (rc < 0)
 		return rc;
 	plain = bx_registry_conf_plain_http(&conf, domain);
+	skip_verify = bx_registry_conf_skip_verify(&conf, domain);
 	bx_registry_conf_free(&conf);
 	r = calloc(1, sizeof(*r));
 	if (!r || !(r->curl = curl_easy_init())) {
 		free(r);
 		return bx_err(err, -ENOMEM, "out of memory");
 	}
+	r->skip_verify = skip_verify;
 	snprintf(r->domain, sizeof(r->domain), "%s", domain);
 	snprintf(r->repo, sizeof(r->repo), "%s", repo);
 	/* docker.io's API lives on registry-1.docker.io. */
@@ -460,10 +467,11 @@ static int registry_new(const char *home, const char *domain, const char *repo, 
 	return 0;
 }
 
-int bx_registry_open_creds(const char *home, const char *domain, const char *repo, const char *user,
-			   const char *pass, struct bx_registry **out, struct bx_error *err)
+int bx_registry_open_creds(const char *home, const struct bx_registries *regs, const char *domain,
+			   const char *repo, const char *user, const char *pass, struct bx_registry **out,
+			   struct bx_error *err)
 {
-	int rc = registry_new(home, domain, repo, out, err);
+	int rc = registry_new(home, regs, domain, repo, out, err);
 
 	if (rc < 0 || !user)
 		return rc;
@@ -477,13 +485,25 @@ int bx_registry_open_creds(const char *home, const char *domain, const char *rep
 	return 0;
 }
 
-int bx_registry_open(const char *home, const char *domain, const char *repo, struct bx_registry **out,
-		     struct bx_error *err)
+int bx_registry_open(const char *home, const struct bx_registries *regs, const char *domain, const char *repo,
+		     struct bx_registry **out, struct bx_error *err)
 {
-	int rc = registry_new(home, domain, repo, out, err);
+	const struct bx_registry_entry *e = bx_registries_find(regs, domain);
+	int rc = registry_new(home, regs, domain, repo, out, err);
 
 	if (rc < 0)
 		return rc;
+	/* The runtime's credentials for this host come first: a basic login,
+	 * or a bearer token sent as is. */
+	if (e && (e->user || e->token)) {
+		if ((e->user && (!((*out)->user = strdup(e->user)) || !((*out)->pass = strdup(e->pass)))) ||
+		    (e->token && !((*out)->bearer = strdup(e->token)))) {
+			bx_registry_free(*out);
+			*out = NULL;
+			return bx_err(err, -ENOMEM, "out of memory");
+		}
+		return 0;
+	}
 	rc = bx_registry_creds_find(home, domain, &(*out)->user, &(*out)->pass, err);
 	if (rc < 0) {
 		bx_registry_free(*out);
@@ -503,6 +523,7 @@ struct bx_registry *bx_registry_clone(const struct bx_registry *r)
 	memcpy(c->repo, r->repo, sizeof(c->repo));
 	memcpy(c->base, r->base, sizeof(c->base));
 	c->use_basic = r->use_basic;
+	c->skip_verify = r->skip_verify;
 	c->curl = curl_easy_init();
 	if (!c->curl || (r->user && !(c->user = strdup(r->user))) || (r->pass && !(c->pass = strdup(r->pass))) ||
 	    (r->bearer && !(c->bearer = strdup(r->bearer)))) {

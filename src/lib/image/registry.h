@@ -28,14 +28,18 @@ struct bx_registry;
 #define BX_REGISTRY_MANIFEST_ACCEPT                                                                          \
 	BX_MT_OCI_INDEX ", " BX_MT_OCI_MANIFEST ", " BX_MT_DOCKER_LIST ", " BX_MT_DOCKER_MANIFEST
 
+struct bx_registries;
+
 /* Opens a client for repo ("library/alpine") on domain ("docker.io",
- * "127.0.0.1:5000"), reading settings and credentials from home. */
-int bx_registry_open(const char *home, const char *domain, const char *repo, struct bx_registry **out,
-		     struct bx_error *err);
+ * "127.0.0.1:5000"), with the settings and credentials of the runtime's
+ * registries regs (may be NULL), else those of home. */
+int bx_registry_open(const char *home, const struct bx_registries *regs, const char *domain, const char *repo,
+		     struct bx_registry **out, struct bx_error *err);
 /* Opens a client with explicit credentials (user NULL: anonymous), as
  * `boxlite login` does before storing them. */
-int bx_registry_open_creds(const char *home, const char *domain, const char *repo, const char *user,
-			   const char *pass, struct bx_registry **out, struct bx_error *err);
+int bx_registry_open_creds(const char *home, const struct bx_registries *regs, const char *domain,
+			   const char *repo, const char *user, const char *pass, struct bx_registry **out,
+			   struct bx_error *err);
 struct bx_registry *bx_registry_clone(const struct bx_registry *r);
 void bx_registry_free(struct bx_registry *r);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -44,6 +45,84 @@ static void strv_free(char **v)
 	free(v);
 }
 
+void bx_registries_free(struct bx_registries *r)
+{
+	for (size_t i = 0; r && i < r->n; i++) {
+		struct bx_registry_entry *e = &r->v[i];
+
+		if (e->pass)
+			explicit_bzero(e->pass, strlen(e->pass));
+		if (e->token)
+			explicit_bzero(e->token, strlen(e->token));
+		free(e->host);
+		free(e->user);
+		free(e->pass);
+		free(e->token);
+	}
+	if (r) {
+		free(r->v);
+		r->v = NULL;
+		r->n = 0;
+	}
+}
+
+static int dup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	return !s || (*out = strdup(s)) ? 0 : -ENOMEM;
+}
+
+int bx_registries_set(struct bx_registries *out, const boxlite_image_registry *regs, size_t n,
+		      struct bx_error *err)
+{
+	struct bx_registries r = { .v = calloc(n ? n : 1, sizeof(*r.v)), .n = 0 };
+
+	if (!r.v)
+		return bx_err(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const boxlite_image_registry *g = &regs[i];
+		struct bx_registry_entry *e = &r.v[r.n];
+		const char *t = g->transport;
+
+		if (g->struct_size < sizeof(*g) || !g->host || !*g->host || strlen(g->host) >= BX_REF_DOMAIN_MAX ||
+		    strpbrk(g->host, "/ @") ) {
+			bx_registries_free(&r);
+			return bx_err(err, -EINVAL, "image registry %zu: host must be HOST[:PORT] (no scheme or path)",
+				      i + 1);
+		}
+		if (t && *t && strcmp(t, "https") && strcmp(t, "http")) {
+			bx_registries_free(&r);
+			return bx_err(err, -EINVAL, "image registry %s: transport must be \"https\" or \"http\", not \"%s\"",
+				      g->host, t);
+		}
+		if ((g->username && !g->password) || (!g->username && g->password) || (g->token && g->username)) {
+			bx_registries_free(&r);
+			return bx_err(err, -EINVAL,
+				      "image registry %s: give a username with a password, or a token, not both", g->host);
+		}
+		r.n++;
+		e->plain_http = t && !strcmp(t, "http");
+		e->skip_verify = g->skip_verify != 0;
+		e->search = g->search != 0;
+		if (dup_opt(g->host, &e->host) < 0 || dup_opt(g->username, &e->user) < 0 ||
+		    dup_opt(g->password, &e->pass) < 0 || dup_opt(g->token, &e->token) < 0) {
+			bx_registries_free(&r);
+			return bx_err(err, -ENOMEM, "out of memory");
+		}
+	}
+	bx_registries_free(out);
+	*out = r;
+	return 0;
+}
+
+const struct bx_registry_entry *bx_registries_find(const struct bx_registries *r, const char *domain)
+{
+	for (size_t i = 0; r && i < r->n; i++)
+		if (!strcasecmp(r->v[i].host, domain))
+			return &r->v[i];
+	return NULL;
+}
+
 void bx_registry_conf_free(struct bx_registry_conf *c)
 {
 	strv_free(c->insecure);
@@ -71,7 +150,8 @@ static int load_json(const char *path, json_t **out, struct bx_error *err)
 	return 0;
 }
 
-int bx_registry_conf_load(const char *home, struct bx_registry_conf *out, struct bx_error *err)
+int bx_registry_conf_load(const char *home, const struct bx_registries *regs, struct bx_registry_conf *out,
+			  struct bx_error *err)
 {
 	char path[PATH_MAX];
 	json_t *root = NULL;
@@ -85,6 +165,24 @@ int bx_registry_conf_load(const char *home, struct bx_registry_conf *out, struct
 	out->insecure = strv_from_json(json_object_get(root, "insecure"), NULL);
 	out->search = strv_from_json(json_object_get(root, "search"), BX_REF_DEFAULT_DOMAIN);
 	json_decref(root);
+	out->regs = regs;
+	if (out->search && regs) { /* the runtime's search hosts, in order, replace the file's */
+		size_t k = 0;
+
+		for (size_t i = 0; i < regs->n; i++)
+			k += regs->v[i].search;
+		if (k) {
+			char **v = calloc(k + 1, sizeof(*v));
+
+			for (size_t i = 0, j = 0; v && i < regs->n; i++)
+				if (regs->v[i].search && !(v[j++] = strdup(regs->v[i].host))) {
+					strv_free(v);
+					v = NULL;
+				}
+			strv_free(out->search);
+			out->search = v;
+		}
+	}
 	if (!out->insecure || !out->search) {
 		bx_registry_conf_free(out);
 		return bx_err(err, -ENOMEM, "out of memory");
@@ -94,12 +192,23 @@ int bx_registry_conf_load(const char *home, struct bx_registry_conf *out, struct
 
 bool bx_registry_conf_plain_http(const struct bx_registry_conf *c, const char *domain)
 {
+	const struct bx_registry_entry *e = c ? bx_registries_find(c->regs, domain) : NULL;
+
+	if (e && e->plain_http)
+		return true;
 	if (bx_image_ref_domain_is_loopback(domain))
 		return true;
 	for (size_t i = 0; c && c->insecure && c->insecure[i]; i++)
 		if (!strcmp(c->insecure[i], domain))
 			return true;
 	return false;
+}
+
+bool bx_registry_conf_skip_verify(const struct bx_registry_conf *c, const char *domain)
+{
+	const struct bx_registry_entry *e = c ? bx_registries_find(c->regs, domain) : NULL;
+
+	return e && e->skip_verify;
 }
 
 /* Decodes base64("user:pass"). */
