@@ -436,6 +436,18 @@ int boxlite_box_options_set_tty(boxlite_box_options *o, uint16_t rows, uint16_t 
 enum boxlite_pull_policy { BOXLITE_PULL_MISSING = 0, BOXLITE_PULL_ALWAYS = 1, BOXLITE_PULL_NEVER = 2 };
 int boxlite_box_options_set_pull_policy(boxlite_box_options *o, int policy);
 
+/* The box's root is a prepared root filesystem directory (absolute path)
+ * instead of an image (the image given to boxlite_box_options_new is then
+ * ignored; NULL or "" is fine). Create makes an ext4 root disk from the
+ * tree (owners, modes, links and devices as they are on the host) and
+ * caches it by the tree's content: a second box from an unchanged tree
+ * reuses it. The box has no image config: PATH is the environment and there
+ * is no default command (without one the box idles, for exec). The box's
+ * image reads "rootfs:<path>". Returns 0, -EINVAL (relative path) or
+ * -ENOMEM; create fails with -ENOENT/-ENOTDIR for a missing path and
+ * -EINVAL for the host's own root. */
+int boxlite_box_options_set_rootfs(boxlite_box_options *o, const char *dir);
+
 enum boxlite_box_state {
 	BOXLITE_BOX_CONFIGURED = 0, /* created, never started */
 	BOXLITE_BOX_STARTING = 1,

@@ -4,6 +4,7 @@
 #include "netvol_opts.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,7 @@ int box_opts_handle(struct box_opts *o, int c, const char *arg)
 	case BOX_OPT_ENTRYPOINT: o->entrypoint = arg; return 1;
 	case BOX_OPT_RM: o->rm = 1; return 1;
 	case BOX_OPT_PULL: o->pull = arg; return 1;
+	case BOX_OPT_ROOTFS: o->rootfs = arg; return 1;
 	case BOX_OPT_CPUS:
 	case BOX_OPT_MEMORY:
 	case BOX_OPT_DISK: {
@@ -139,11 +141,22 @@ boxlite_box_options *box_opts_build(const struct box_opts *o, const char *image,
 				    int detach)
 {
 	boxlite_box_options *b = boxlite_box_options_new(image);
+	char rootfs[PATH_MAX];
 	const char *why;
 
 	if (!b) {
 		fprintf(stderr, "boxlite: out of memory\n");
 		return NULL;
+	}
+	if (o->rootfs) { /* relative to here, as -v's host paths */
+		if (!realpath(o->rootfs, rootfs)) {
+			cli_usage_error(o->cmd, "--rootfs %s: %s", o->rootfs, strerror(errno));
+			goto fail;
+		}
+		if (boxlite_box_options_set_rootfs(b, rootfs) < 0) {
+			fprintf(stderr, "boxlite: out of memory\n");
+			goto fail;
+		}
 	}
 	if ((why = check(o, b))) {
 		cli_usage_error(o->cmd, "%s", why);

@@ -10,7 +10,7 @@
 
 enum {
 	BOX_OPT_CPUS = 512, BOX_OPT_MEMORY, BOX_OPT_NETWORK, BOX_OPT_NAME, BOX_OPT_DISK,
-	BOX_OPT_ENTRYPOINT, BOX_OPT_RM, BOX_OPT_PULL, BOX_OPT_ALLOW_NET = 600,
+	BOX_OPT_ENTRYPOINT, BOX_OPT_RM, BOX_OPT_PULL, BOX_OPT_ROOTFS, BOX_OPT_ALLOW_NET = 600,
 };
 
 /* getopt_long entries; short options "e:w:u:p:v:" */
@@ -28,7 +28,8 @@ enum {
 	{ "entrypoint", required_argument, NULL, BOX_OPT_ENTRYPOINT },                     \
 	{ "rm", no_argument, NULL, BOX_OPT_RM },                                           \
 	{ "pull", required_argument, NULL, BOX_OPT_PULL },                                 \
-	{ "allow-net", required_argument, NULL, BOX_OPT_ALLOW_NET }
+	{ "allow-net", required_argument, NULL, BOX_OPT_ALLOW_NET },                       \
+	{ "rootfs", required_argument, NULL, BOX_OPT_ROOTFS }
 
 #define BOX_OPTS_HELP                                                                       \
 	"  --name NAME        name the box (unique in the home)\n"                             \
@@ -49,7 +50,9 @@ enum {
 	"      --allow-net HOST|*.DOMAIN|IP|CIDR  reach only these destinations; all\n"      \
 	"                     else is refused, DNS answers only these names (repeatable;\n"  \
 	"                     the host's loopback via host.boxlite.internal is 127.0.0.1)\n" \
-	"      --pull WHEN    pull the image: missing (default), always, never\n"
+	"      --pull WHEN    pull the image: missing (default), always, never\n"            \
+	"      --rootfs DIR   a prepared root filesystem directory instead of IMAGE (its\n"  \
+	"                     disk is made once and cached by the tree's content)\n"
 
 struct box_opts {
 	const char *cmd; /* "run" or "create": usage errors name it */
@@ -59,7 +62,7 @@ struct box_opts {
 	size_t n_publish, n_volumes;
 	const char *allow_net[256];
 	size_t n_allow_net;
-	const char *workdir, *network, *name, *user, *entrypoint, *pull;
+	const char *workdir, *network, *name, *user, *entrypoint, *pull, *rootfs;
 	uint32_t cpus, memory, disk_gb;
 	int rm;
 };
@@ -68,8 +71,8 @@ void box_opts_init(struct box_opts *o, const char *cmd);
 /* 1: c was a box option (stored); 0: not one; -1: bad value (reported as a
  * usage error). */
 int box_opts_handle(struct box_opts *o, int c, const char *arg);
-/* The options for IMAGE with command argv (may be empty), or NULL (reported;
- * a bad value as a usage error). */
+/* The options for IMAGE (NULL with --rootfs) with command argv (may be
+ * empty), or NULL (reported; a bad value as a usage error). */
 boxlite_box_options *box_opts_build(const struct box_opts *o, const char *image, char *const *argv,
 				    int detach);
 

@@ -6,7 +6,8 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: boxlite create [OPTIONS] IMAGE [--] [COMMAND [ARG...]]\n\n"
+	fprintf(f, "Usage: boxlite create [OPTIONS] IMAGE [--] [COMMAND [ARG...]]\n"
+		   "       boxlite create [OPTIONS] --rootfs DIR [--] [COMMAND [ARG...]]\n\n"
 		   "Create a box and print its id. Nothing boots until 'boxlite start'; the box\n"
 		   "then runs detached until its main command ends or it is stopped.\n\n"
 		   "Options:\n" BOX_OPTS_HELP);
@@ -36,10 +37,11 @@ int cmd_create(const struct cli_globals *g, int argc, char **argv)
 		}
 		return CLI_EXIT_RUNTIME;
 	}
-	if (optind >= argc)
-		return cli_usage_error("create", "needs an image");
+	if (optind >= argc && !bo.rootfs)
+		return cli_usage_error("create", "needs an image (or --rootfs DIR)");
 	/* Started later by another process: the box cannot be tied to this one. */
-	if (!(opts = box_opts_build(&bo, argv[optind], argv + cli_skip_separator(argc, argv, optind + 1), 1)))
+	if (!(opts = bo.rootfs ? box_opts_build(&bo, NULL, argv + cli_skip_separator(argc, argv, optind), 1)
+			       : box_opts_build(&bo, argv[optind], argv + cli_skip_separator(argc, argv, optind + 1), 1)))
 		return CLI_EXIT_RUNTIME;
 	if (cli_open_runtime(g, &rt) == 0) {
 		if (boxlite_box_create(rt, opts, &box, &err) < 0) {

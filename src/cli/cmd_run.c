@@ -13,7 +13,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: boxlite run [OPTIONS] IMAGE [--] [COMMAND [ARG...]]\n\n"
+		"Usage: boxlite run [OPTIONS] IMAGE [--] [COMMAND [ARG...]]\n"
+		"       boxlite run [OPTIONS] --rootfs DIR [--] [COMMAND [ARG...]]\n\n"
 		"Create a box and start its main command (COMMAND, else the image's), streaming\n"
 		"its output. The exit status is the command's (128+N when killed by signal N;\n"
 		"125 when boxlite itself failed, 126 when the command cannot be invoked, 127\n"
@@ -122,9 +123,12 @@ int cmd_run(const struct cli_globals *g, int argc, char **argv)
 		default: return CLI_EXIT_RUNTIME;
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error("run", "needs an image");
-	opts = box_opts_build(&bo, argv[optind], argv + cli_skip_separator(argc, argv, optind + 1), detach);
+	if (bo.rootfs) /* no IMAGE: the operands are the command */
+		opts = box_opts_build(&bo, NULL, argv + cli_skip_separator(argc, argv, optind), detach);
+	else if (optind >= argc)
+		return cli_usage_error("run", "needs an image (or --rootfs DIR)");
+	else
+		opts = box_opts_build(&bo, argv[optind], argv + cli_skip_separator(argc, argv, optind + 1), detach);
 	if (!opts)
 		return CLI_EXIT_RUNTIME;
 	if (tty) {

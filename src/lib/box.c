@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "image_store.h"
 #include "images.h"
+#include "rootfs_dir.h"
 #include "gc_lock.h"
 #include "lock.h"
 #include "proc.h"
@@ -244,7 +245,7 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 	boxlite_box *box;
 	int home_lock = -1, gc_fd = -1, rc;
 
-	if (!o || !o->image || !o->image[0])
+	if (!o || ((!o->image || !o->image[0]) && !o->rootfs))
 		return bx_err(err, -EINVAL, "no image given");
 	if (!o->network && o->nv.n_allow)
 		return bx_err(err, -EINVAL,
@@ -275,15 +276,23 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 	rc = gc_fd = bx_image_gc_lock(rt->home, 0, err);
 	if (rc < 0)
 		goto fail_nodir;
-	rc = bx_images_resolve_policy(rt, o->image,
-				      o->pull_policy == BOXLITE_PULL_ALWAYS  ? BX_PULL_ALWAYS
-				      : o->pull_policy == BOXLITE_PULL_NEVER ? BX_PULL_NEVER
-									     : BX_PULL_MISSING,
-				      &img, err);
+	if (o->rootfs)
+		rc = bx_rootfs_dir_image(rt->home, o->rootfs, &img, err);
+	else
+		rc = bx_images_resolve_policy(rt, o->image,
+					      o->pull_policy == BOXLITE_PULL_ALWAYS  ? BX_PULL_ALWAYS
+					      : o->pull_policy == BOXLITE_PULL_NEVER ? BX_PULL_NEVER
+										     : BX_PULL_MISSING,
+					      &img, err);
 	if (rc < 0)
 		goto fail_nodir;
 
-	box->image = strdup(o->image);
+	if (o->rootfs) {
+		if (asprintf(&box->image, "rootfs:%s", o->rootfs) < 0)
+			box->image = NULL;
+	} else {
+		box->image = strdup(o->image);
+	}
 	box->name = o->name ? strdup(o->name) : NULL;
 	box->env = bx_env_merge((const char *const *)img.env, (const char *const *)o->env);
 	box->workdir = strdup(o->workdir ? o->workdir : img.workdir && img.workdir[0] ? img.workdir : "/");

@@ -47,6 +47,7 @@ struct boxlite_runtime {
 
 struct boxlite_box_options {
 	char *image;
+	char *rootfs; /* a root filesystem directory instead of the image, or NULL */
 	uint32_t cpus;
 	uint32_t memory_mib;
 	char **env; /* NULL-terminated */

@@ -188,6 +188,19 @@ BX_EXPORT int boxlite_box_options_set_pull_policy(boxlite_box_options *o, int po
 	return 0;
 }
 
+BX_EXPORT int boxlite_box_options_set_rootfs(boxlite_box_options *o, const char *dir)
+{
+	char *copy;
+
+	if (!o || !dir || dir[0] != '/')
+		return -EINVAL;
+	if (!(copy = strdup(dir)))
+		return -ENOMEM;
+	free(o->rootfs);
+	o->rootfs = copy;
+	return 0;
+}
+
 BX_EXPORT int boxlite_box_options_add_port(boxlite_box_options *o, const char *host_ip, uint32_t host_port,
 					   uint32_t guest_port, const char *proto)
 {
@@ -217,6 +230,7 @@ BX_EXPORT void boxlite_box_options_free(boxlite_box_options *o)
 		return;
 	bx_netvol_free(&o->nv);
 	free(o->image);
+	free(o->rootfs);
 	for (size_t i = 0; o->env && i < o->n_env; i++)
 		free(o->env[i]);
 	free(o->env);

@@ -83,6 +83,31 @@ usage_error "no command" "no command given"
 usage_error "unknown command" "unknown command 'frobnicate'" frobnicate
 expect_eq "usage errors created no box" "$("$BOXLITE" ls -aq | sort)" "$before"
 
+# ---- --rootfs DIR: a prepared root filesystem instead of an image
+R="$T_HOME/rfs"
+mkdir -p "$R/bin" "$R/etc"
+cp /bin/busybox "$R/bin/busybox"
+for a in sh cat echo ls; do ln -s busybox "$R/bin/$a"; done
+echo "hello from a rootfs" > "$R/etc/msg"
+bases() { ls "$BOXLITE_HOME"/images/bases/rootfs-*.ext4 2>/dev/null; }
+expect_eq "run --rootfs DIR -- COMMAND" "$("$BOXLITE" run --rm --rootfs "$R" -- cat /etc/msg)" "hello from a rootfs"
+first=$(bases)
+expect_eq "one disk made from the tree" "$(echo "$first" | grep -c .)" "1"
+expect_eq "run --rootfs, relative path, no --" "$(cd "$T_HOME" && "$BOXLITE" run --rm --rootfs ./rfs cat /etc/msg)" \
+	"hello from a rootfs"
+expect_eq "the second run reuses the cached disk" "$(bases)" "$first"
+echo changed > "$R/etc/more"
+expect_eq "a changed tree gets its own disk" "$("$BOXLITE" run --rm --rootfs "$R" cat /etc/more)" "changed"
+expect_eq "two disks now" "$(bases | grep -c .)" "2"
+"$BOXLITE" create --name rfbox --rootfs "$R" >/dev/null
+expect_eq "create --rootfs: the box's image" "$("$BOXLITE" inspect -f '{{.Image}}' rfbox)" "rootfs:$R"
+"$BOXLITE" start rfbox >/dev/null
+expect_eq "a --rootfs box without a command idles for exec" "$("$BOXLITE" exec rfbox -- echo idle)" "idle"
+"$BOXLITE" rm -f rfbox >/dev/null
+usage_error "run --rootfs: missing directory" "--rootfs $T_HOME/nope" run --rootfs "$T_HOME/nope" true
+out=$("$BOXLITE" run --rm --rootfs / true 2>&1); rc=$?
+expect_eq "--rootfs / refused" "$rc:$out" "125:boxlite: rootfs /: the host's own root cannot be a box's disk"
+
 # ---- global options before or after the command
 "$BOXLITE" --debug ls >/dev/null 2>&1 && pass "--debug before the command" || fail "--debug before the command"
 "$BOXLITE" ls --debug >/dev/null 2>&1 && pass "--debug after the command" || fail "--debug after the command"

@@ -19,6 +19,7 @@
 
 #include "fsutil.h"
 #include "rootfs.h"
+#include "rootfs_dir.h"
 
 #define PATHF(buf, ...) REQUIRE(bx_path_fmt(buf, sizeof(buf), __VA_ARGS__) == 0)
 
@@ -532,6 +533,44 @@ static void test_ext4(bool rootless)
 	REQUIRE(system(cmd) == 0);
 }
 
+/* --rootfs: the tree's hash is stable, and changes with any file's content,
+ * mode, a new entry or a link's target; it does not follow symlinks. */
+static void test_dir_hash(void)
+{
+	char dir[PATH_MAX], p[PATH_MAX], h0[65], h1[65], h2[65];
+	int fd;
+
+	PATHF(dir, "%s/hashtree", tmp_root);
+	REQUIRE(mkdir(dir, 0755) == 0);
+	PATHF(p, "%s/etc", dir);
+	REQUIRE(mkdir(p, 0755) == 0);
+	PATHF(p, "%s/etc/msg", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	REQUIRE(fd >= 0 && write(fd, "one", 3) == 3);
+	close(fd);
+	PATHF(p, "%s/link", dir);
+	REQUIRE(symlink("/etc/msg", p) == 0);
+	PATHF(p, "%s/outside", dir);
+	REQUIRE(symlink("/", p) == 0); /* never followed */
+	REQUIRE(bx_rootfs_dir_hash(dir, h0, NULL) == 0 && strlen(h0) == 64);
+	REQUIRE(bx_rootfs_dir_hash(dir, h1, NULL) == 0 && !strcmp(h0, h1));
+	PATHF(p, "%s/etc/msg", dir);
+	fd = open(p, O_WRONLY | O_TRUNC);
+	REQUIRE(fd >= 0 && write(fd, "two", 3) == 3); /* same size, other content */
+	close(fd);
+	REQUIRE(bx_rootfs_dir_hash(dir, h1, NULL) == 0 && strcmp(h0, h1));
+	REQUIRE(chmod(p, 0600) == 0);
+	REQUIRE(bx_rootfs_dir_hash(dir, h2, NULL) == 0 && strcmp(h1, h2));
+	PATHF(p, "%s/link", dir);
+	REQUIRE(unlink(p) == 0 && symlink("/etc/other", p) == 0);
+	REQUIRE(bx_rootfs_dir_hash(dir, h1, NULL) == 0 && strcmp(h1, h2));
+	PATHF(p, "%s/etc/new", dir);
+	REQUIRE(mkdir(p, 0755) == 0);
+	REQUIRE(bx_rootfs_dir_hash(dir, h2, NULL) == 0 && strcmp(h1, h2));
+	PATHF(p, "%s/etc/msg", dir);
+	REQUIRE(bx_rootfs_dir_hash(p, h2, NULL) == -ENOTDIR);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -542,6 +581,7 @@ int main(void)
 	test_whiteouts();
 	test_links();
 	test_escapes();
+	test_dir_hash();
 	if (geteuid() == 0)
 		test_ext4(false);
 	test_ext4(true);
