@@ -18,6 +18,8 @@ PACKAGES=(
   libjansson-dev libarchive-dev libsqlite3-dev libcurl4-openssl-dev
   # tests
   tmux procps psmisc util-linux python3 python3-yaml
+  # completion scripts are checked with each shell's own parser
+  zsh fish
   # the jail (seccomp filter)
   libseccomp-dev
 )

@@ -131,15 +131,19 @@ int cmd_logs(const struct cli_globals *g, int argc, char **argv)
 		case 'c': console = 1; break;
 		case 'n':
 			lines = strtol(optarg, &end, 10);
-			if (!*optarg || *end || lines < 0) {
+			if (!*optarg || *end || lines < 0)
 				return cli_usage_error("logs", "-n wants a number of lines, got '%s'", optarg);
-			}
+			if (lines == 0)
+				lines = -1; /* the reference's "0 = all" */
 			break;
 		case 'h':
-			printf("Usage: boxlite logs [-f] [-n N] [--console] BOX\n\n"
+			printf("Usage: boxlite logs [OPTIONS] BOX\n\n"
 			       "Print the output of the box's main command (stdout and stderr, as they\n"
-			       "came); --console: the guest's serial console instead. -f: keep printing\n"
-			       "until the box stops. -n N: only the last N lines.\n");
+			       "came).\n\n"
+			       "Options:\n"
+			       "  -f, --follow      keep printing until the box stops\n"
+			       "  -n, --tail N      only the last N lines (0: all)\n"
+			       "      --console     the guest's serial console instead\n");
 			return 0;
 		default:
 			return CLI_EXIT_RUNTIME;

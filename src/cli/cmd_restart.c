@@ -21,7 +21,9 @@ static int restart_one(boxlite_box *box, void *ud)
 int cmd_restart(const struct cli_globals *g, int argc, char **argv)
 {
 	uint32_t timeout_ms;
-	int i = cli_stop_args("restart", argc, argv, "Usage: boxlite restart [-t SECS] BOX...\n\nStop boxes, then start them again.\n",
+	int i = cli_stop_args("restart", argc, argv, "Usage: boxlite restart [OPTIONS] BOX...\n\nStop boxes, then start them again.\n\n"
+			      "Options:\n"
+			      "  -t, --time SECS  grace before the VM is terminated (0..3600, default 10)\n",
 			      &timeout_ms);
 	if (i < 0)
 		return i == -2 ? 0 : CLI_EXIT_RUNTIME;

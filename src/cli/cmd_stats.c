@@ -1,4 +1,4 @@
-/* boxlite stats [--no-stream] [BOX...]: per running box, host CPU % and
+/* boxlite stats [-s] [--format F] [BOX...]: per running box, host CPU % and
  * memory of its shim + QEMU, guest memory used/total and the boot time,
  * from boxlite_box_stats_get. CPU % is the growth of host CPU time between
  * two samples over the wall time between them. */
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "format.h"
 
 struct sample {
 	char id[13];
@@ -88,10 +89,14 @@ static const struct sample *find(const struct sample *v, size_t n, const char *i
 	return NULL;
 }
 
-static void print(const struct sample *prev, size_t n_prev, const struct sample *cur, size_t n)
+static void print(const struct sample *prev, size_t n_prev, const struct sample *cur, size_t n,
+		  enum cli_format fmt)
 {
-	printf("%-12s  %-16s  %7s  %15s  %16s  %9s\n", "BOX ID", "NAME", "CPU %", "HOST MEM (MiB)",
-	       "GUEST MEM (MiB)", "BOOT (ms)");
+	json_t *rows = fmt == CLI_FORMAT_TABLE ? NULL : json_array();
+
+	if (fmt == CLI_FORMAT_TABLE)
+		printf("%-12s  %-16s  %7s  %15s  %16s  %9s\n", "BOX ID", "NAME", "CPU %", "HOST MEM (MiB)",
+		       "GUEST MEM (MiB)", "BOOT (ms)");
 	for (size_t i = 0; i < n; i++) {
 		const struct sample *c = &cur[i], *p = find(prev, n_prev, c->id);
 		const boxlite_box_stats *st = &c->st;
@@ -110,9 +115,27 @@ static void print(const struct sample *prev, size_t n_prev, const struct sample 
 		}
 		if (start && t->ready >= start)
 			snprintf(boot, sizeof(boot), "%llu", (unsigned long long)((t->ready - start) / 1000000));
+		if (rows) {
+			json_array_append_new(
+				rows, json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:o}", "id", c->id, "name", c->name,
+						"cpu_percent", cpu[0] == '-' ? json_null() : json_real(atof(cpu)),
+						"host_rss_bytes", (json_int_t)st->host_rss_bytes,
+						"guest_mem_used_bytes",
+						(json_int_t)(st->guest_mem_total_bytes > st->guest_mem_available_bytes
+								     ? st->guest_mem_total_bytes - st->guest_mem_available_bytes
+								     : 0),
+						"guest_mem_total_bytes", (json_int_t)st->guest_mem_total_bytes, "boot_ms",
+						boot[0] == '-' ? json_null() : json_integer(atoll(boot))));
+			continue;
+		}
 		printf("%-12s  %-16s  %7s  %15.1f  %16s  %9s\n", c->id, c->name, cpu,
 		       (double)st->host_rss_bytes / 1048576.0, guest, boot);
 	}
+	if (fmt == CLI_FORMAT_JSON)
+		cli_print_json(stdout, rows);
+	else if (fmt == CLI_FORMAT_YAML)
+		cli_print_yaml(stdout, rows);
+	json_decref(rows);
 	fflush(stdout);
 }
 
@@ -145,26 +168,41 @@ static int check_named(boxlite_runtime *rt, int n_names, char **names)
 
 int cmd_stats(const struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "no-stream", no_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	enum { OPT_NO_STREAM = 256, OPT_FORMAT };
+	static const struct option longopts[] = { { "stream", no_argument, NULL, 's' },
+						  { "no-stream", no_argument, NULL, OPT_NO_STREAM },
+						  { "format", required_argument, NULL, OPT_FORMAT },
+						  { "help", no_argument, NULL, 'h' },
+						  { 0 } };
+	enum cli_format fmt = CLI_FORMAT_TABLE;
 	boxlite_runtime *rt = NULL;
 	struct sample *prev = NULL, *cur;
 	size_t n_prev = 0, n;
-	int c, no_stream = 0, rc = 0;
+	int c, no_stream = 1, rc = 0;
 
 	optind = 1;
-	while ((c = cli_getopt("stats", argc, argv, "h", longopts)) != -1) {
-		if (c == 's')
+	while ((c = cli_getopt("stats", argc, argv, "sh", longopts)) != -1) {
+		if (c == 's') {
+			no_stream = 0;
+		} else if (c == OPT_NO_STREAM) {
 			no_stream = 1;
-		else if (c == 'h') {
-			printf("Usage: boxlite stats [--no-stream] [BOX...]\n\n"
+		} else if (c == OPT_FORMAT) {
+			if (cli_format_parse(optarg, &fmt) < 0)
+				return cli_usage_error("stats", "--format wants table, json or yaml, got '%s'", optarg);
+		} else if (c == 'h') {
+			printf("Usage: boxlite stats [OPTIONS] [BOX...]\n\n"
 			       "Per running box: CPU %% and memory (RSS) of its shim + QEMU on the host,\n"
 			       "guest memory used/total (MemTotal - MemAvailable, MemTotal), and the boot\n"
-			       "time (spawn, or shim start, to ready). Every second; --no-stream: once,\n"
-			       "CPU %% sampled over half a second.\n");
+			       "time (spawn, or shim start, to ready). Once, CPU %% sampled over half a\n"
+			       "second.\n\n"
+			       "Options:\n"
+			       "  -s, --stream       refresh every second until interrupted\n"
+			       "      --no-stream    once (the default; docker's spelling)\n"
+			       "      --format FMT   table (default), json or yaml\n");
 			return 0;
-		} else
+		} else {
 			return CLI_EXIT_RUNTIME;
+		}
 	}
 	if (cli_open_runtime(g, &rt) < 0)
 		return CLI_EXIT_RUNTIME;
@@ -182,7 +220,7 @@ int cmd_stats(const struct cli_globals *g, int argc, char **argv)
 			rc = CLI_EXIT_RUNTIME;
 			break;
 		}
-		print(prev, n_prev, cur, n);
+		print(prev, n_prev, cur, n, fmt);
 		free(prev);
 		prev = cur;
 		n_prev = n;

@@ -54,9 +54,11 @@ int cmd_stop(const struct cli_globals *g, int argc, char **argv)
 {
 	uint32_t timeout_ms;
 	int i = cli_stop_args("stop", argc, argv,
-			      "Usage: boxlite stop [-t SECS] BOX...\n\n"
+			      "Usage: boxlite stop [OPTIONS] BOX...\n\n"
 			      "Stop boxes: the guest shuts down cleanly (its main command gets SIGTERM),\n"
-			      "then after SECS (default 10) the VM is terminated.\n",
+			      "then after SECS (default 10) the VM is terminated.\n\n"
+			      "Options:\n"
+			      "  -t, --time SECS  grace before the VM is terminated (0..3600, default 10)\n",
 			      &timeout_ms);
 	if (i < 0)
 		return i == -2 ? 0 : CLI_EXIT_RUNTIME;

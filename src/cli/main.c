@@ -40,6 +40,7 @@ static const struct command commands[] = {
 	{ "login", cmd_login, "Store credentials for a registry" },
 	{ "logout", cmd_logout, "Forget the credentials of a registry" },
 	{ "version", cmd_version, "Show the version" },
+	{ "completion", cmd_completion, NULL }, /* hidden, as in the reference CLI */
 };
 
 static void usage(FILE *f)
@@ -47,7 +48,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: boxlite [--home DIR] COMMAND [ARG...]\n\n"
 		   "Run OCI images in micro-VMs.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (commands[i].summary) /* NULL: an alias, named in its command's summary */
+		if (commands[i].summary) /* NULL: an alias named in its command's summary, or hidden */
 			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nGlobal options (before or after the command):\n"
 		   "  --home DIR        where images and boxes live (default $BOXLITE_HOME, else the\n"

@@ -119,6 +119,31 @@ id=$("$BOXLITE" --debug run -d $IMG sleep 100 2>/dev/null)
 expect_contains "--debug: the box's shim logs at debug level" "$(cat "$BOXLITE_HOME/boxes/$id/shim.stderr")" " debug: "
 "$BOXLITE" rm -f "$id" >/dev/null
 
+# ---- completion scripts: each shell parses its own; every flag --help lists is offered
+for sh in bash zsh fish; do
+	"$BOXLITE" completion $sh > "$T_HOME/completion.$sh"; rc=$?
+	expect_eq "completion $sh exits 0" "$rc" "0"
+	if command -v $sh >/dev/null; then
+		$sh -n "$T_HOME/completion.$sh" && pass "$sh -n accepts its completion" || fail "$sh -n rejects its completion"
+	else
+		pass "$sh not installed: its completion not parsed"
+	fi
+done
+usage_error "completion: unknown shell" "knows bash, zsh and fish" completion tcsh
+missing=""
+for cmd in run create exec start stop restart rm list inspect logs stats pull images load login; do
+	block=$(sed -n "/^  $cmd)/,/;;/p" "$T_HOME/completion.bash" | tr '"' ' ')
+	for f in $("$BOXLITE" $cmd --help | grep -oE '(^|[ ,])--[a-z][a-z-]+' | tr -d ' ,' | sort -u); do
+		[[ " $block " == *" $f "* ]] || missing="$missing $cmd:$f"
+	done
+done
+expect_eq "bash completion offers every flag of every --help" "$missing" ""
+out=$(. "$T_HOME/completion.bash"; COMP_WORDS=(boxlite ins); COMP_CWORD=1; _boxlite; echo "${COMPREPLY[@]}")
+expect_eq "bash completes a command" "$out" "inspect"
+out=$(PATH="$(dirname "$BOXLITE"):$PATH"; . "$T_HOME/completion.bash"; COMP_WORDS=(boxlite exec se); COMP_CWORD=2
+	_boxlite; echo "${COMPREPLY[@]}")
+expect_eq "bash completes a box name" "$out" "sep"
+
 # ---- --help for every command: exit 0, the usage line, one line per flag
 for cmd in run create start stop restart rm ls ps inspect port wait logs stats pause unpause exec cp \
 	info pull images rmi load import image login logout version; do
