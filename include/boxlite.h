@@ -448,6 +448,18 @@ int boxlite_box_options_set_pull_policy(boxlite_box_options *o, int policy);
  * -EINVAL for the host's own root. */
 int boxlite_box_options_set_rootfs(boxlite_box_options *o, const char *dir);
 
+/* Linux capabilities of the processes in the box (the main command and
+ * every exec). By default they keep docker's 14 (CHOWN, DAC_OVERRIDE,
+ * FSETID, FOWNER, MKNOD, NET_RAW, SETGID, SETUID, SETFCAP, SETPCAP,
+ * NET_BIND_SERVICE, SYS_CHROOT, KILL, AUDIT_WRITE): the bounding set of
+ * every process is limited to the box's set, and root holds exactly it.
+ * Names as in capabilities(7), any case, with or without CAP_, or ALL.
+ * Repeatable. A drop of ALL empties the set, an add of ALL fills it; named
+ * drops then come out and named adds go in (an add wins over a drop of the
+ * same name). Returns 0, -EINVAL (unknown name) or -ENOMEM. */
+int boxlite_box_options_add_capability(boxlite_box_options *o, const char *name);
+int boxlite_box_options_drop_capability(boxlite_box_options *o, const char *name);
+
 enum boxlite_box_state {
 	BOXLITE_BOX_CONFIGURED = 0, /* created, never started */
 	BOXLITE_BOX_STARTING = 1,

@@ -63,6 +63,18 @@ int box_opts_handle(struct box_opts *o, int c, const char *arg)
 	case BOX_OPT_RM: o->rm = 1; return 1;
 	case BOX_OPT_PULL: o->pull = arg; return 1;
 	case BOX_OPT_ROOTFS: o->rootfs = arg; return 1;
+	case BOX_OPT_CAP_ADD:
+	case BOX_OPT_CAP_DROP: {
+		const char **v = c == BOX_OPT_CAP_ADD ? o->cap_add : o->cap_drop;
+		size_t *n = c == BOX_OPT_CAP_ADD ? &o->n_cap_add : &o->n_cap_drop;
+
+		if (*n >= 64) {
+			cli_usage_error(o->cmd, "too many --%s options", c == BOX_OPT_CAP_ADD ? "cap-add" : "cap-drop");
+			return -1;
+		}
+		v[(*n)++] = arg;
+		return 1;
+	}
 	case BOX_OPT_CPUS:
 	case BOX_OPT_MEMORY:
 	case BOX_OPT_DISK: {
@@ -174,6 +186,17 @@ boxlite_box_options *box_opts_build(const struct box_opts *o, const char *image,
 	if (o->n_allow_net && !strcmp(o->network, "none")) {
 		cli_usage_error(o->cmd, "--allow-net needs the network: it cannot be combined with --network none");
 		goto fail;
+	}
+	for (size_t i = 0; i < o->n_cap_add + o->n_cap_drop; i++) {
+		int add = i < o->n_cap_add;
+		const char *name = add ? o->cap_add[i] : o->cap_drop[i - o->n_cap_add];
+
+		if ((add ? boxlite_box_options_add_capability(b, name) : boxlite_box_options_drop_capability(b, name)) <
+		    0) {
+			cli_usage_error(o->cmd, "--%s: unknown capability '%s' (names as in capabilities(7), with or "
+						"without CAP_, or ALL)", add ? "cap-add" : "cap-drop", name);
+			goto fail;
+		}
 	}
 	for (size_t i = 0; i < o->n_allow_net; i++)
 		if (boxlite_box_options_add_allow_net(b, o->allow_net[i]) < 0) {

@@ -10,7 +10,8 @@
 
 enum {
 	BOX_OPT_CPUS = 512, BOX_OPT_MEMORY, BOX_OPT_NETWORK, BOX_OPT_NAME, BOX_OPT_DISK,
-	BOX_OPT_ENTRYPOINT, BOX_OPT_RM, BOX_OPT_PULL, BOX_OPT_ROOTFS, BOX_OPT_ALLOW_NET = 600,
+	BOX_OPT_ENTRYPOINT, BOX_OPT_RM, BOX_OPT_PULL, BOX_OPT_ROOTFS, BOX_OPT_CAP_ADD, BOX_OPT_CAP_DROP,
+	BOX_OPT_ALLOW_NET = 600,
 };
 
 /* getopt_long entries; short options "e:w:u:p:v:" */
@@ -29,7 +30,9 @@ enum {
 	{ "rm", no_argument, NULL, BOX_OPT_RM },                                           \
 	{ "pull", required_argument, NULL, BOX_OPT_PULL },                                 \
 	{ "allow-net", required_argument, NULL, BOX_OPT_ALLOW_NET },                       \
-	{ "rootfs", required_argument, NULL, BOX_OPT_ROOTFS }
+	{ "rootfs", required_argument, NULL, BOX_OPT_ROOTFS },                              \
+	{ "cap-add", required_argument, NULL, BOX_OPT_CAP_ADD },                            \
+	{ "cap-drop", required_argument, NULL, BOX_OPT_CAP_DROP }
 
 #define BOX_OPTS_HELP                                                                       \
 	"  --name NAME        name the box (unique in the home)\n"                             \
@@ -52,7 +55,9 @@ enum {
 	"                     the host's loopback via host.boxlite.internal is 127.0.0.1)\n" \
 	"      --pull WHEN    pull the image: missing (default), always, never\n"            \
 	"      --rootfs DIR   a prepared root filesystem directory instead of IMAGE (its\n"  \
-	"                     disk is made once and cached by the tree's content)\n"
+	"                     disk is made once and cached by the tree's content)\n"         \
+	"      --cap-add CAP  give the box's processes a Linux capability (repeatable; ALL)\n" \
+	"      --cap-drop CAP take one away (repeatable; ALL); default: docker's 14\n"
 
 struct box_opts {
 	const char *cmd; /* "run" or "create": usage errors name it */
@@ -62,6 +67,8 @@ struct box_opts {
 	size_t n_publish, n_volumes;
 	const char *allow_net[256];
 	size_t n_allow_net;
+	const char *cap_add[64], *cap_drop[64];
+	size_t n_cap_add, n_cap_drop;
 	const char *workdir, *network, *name, *user, *entrypoint, *pull, *rootfs;
 	uint32_t cpus, memory, disk_gb;
 	int rm;

@@ -10,7 +10,7 @@
 /* Flags shared by run and create (box_opts.h). */
 #define BOX_FLAGS                                                                                    \
 	"--name --rm -e --env -w --workdir -u --user --entrypoint --cpus --memory --disk-size --network " \
-	"-p --publish -v --volume --allow-net --pull --rootfs"
+	"-p --publish -v --volume --allow-net --pull --rootfs --cap-add --cap-drop"
 #define GLOBAL_FLAGS "--home --config --registry --debug --help"
 
 static const struct {
@@ -38,7 +38,7 @@ static const struct {
 	{ "cp", "", 'f' },
 	{ "info", "", 0 },
 	{ "pull", "--platform -q --quiet", 0 },
-	{ "images", "-q --quiet --format", 0 },
+	{ "images", "-a --all -q --quiet --format", 0 },
 	{ "rmi", "", 0 },
 	{ "load", "-i --input --name", 'f' },
 	{ "import", "", 'f' },

@@ -45,7 +45,7 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: boxlite [--home DIR] COMMAND [ARG...]\n\n"
+	fprintf(f, "Usage: boxlite [GLOBAL OPTIONS] COMMAND [ARG...]\n\n"
 		   "Run OCI images in micro-VMs.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].summary) /* NULL: an alias named in its command's summary, or hidden */

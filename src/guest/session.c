@@ -8,6 +8,7 @@
  * back with WINDOW frames. */
 #include "session.h"
 
+#include "caps.h"
 #include "copy.h"
 #include "guest.h"
 #include "port.h"
@@ -81,7 +82,7 @@ struct exec_req {
 };
 
 /* What the child reports through the CLOEXEC error pipe. */
-enum child_stage { ST_SETSID = 1, ST_TTY, ST_DUP, ST_GROUPS, ST_GID, ST_UID, ST_CHDIR, ST_EXEC };
+enum child_stage { ST_SETSID = 1, ST_TTY, ST_DUP, ST_GROUPS, ST_GID, ST_UID, ST_CHDIR, ST_EXEC, ST_CAPS };
 struct child_err {
 	int stage;
 	int err;
@@ -346,12 +347,16 @@ static void __attribute__((noreturn)) child_exec(const struct exec_req *x, const
 		syscall(SYS_close_range, 3u, ~0u, 0u);
 		_exit(copy_child(x->copy, x->copy_path, x->copy_single != 0));
 	}
+	if (caps_limit_bounding() < 0)
+		child_fail(errfd, ST_CAPS);
 	if (setgroups(x->cred.ngroups, x->cred.groups) < 0)
 		child_fail(errfd, ST_GROUPS);
 	if (setgid(x->cred.gid) < 0)
 		child_fail(errfd, ST_GID);
 	if (setuid(x->cred.uid) < 0)
 		child_fail(errfd, ST_UID);
+	if (caps_apply(x->cred.uid) < 0)
+		child_fail(errfd, ST_CAPS);
 	if (chdir(x->cwd) < 0)
 		child_fail(errfd, ST_CHDIR);
 	execve(x->path, exec_argv, exec_envp);
@@ -371,6 +376,9 @@ static void report_child_err(uint32_t chan, const struct exec_req *x, const stru
 	case ST_UID:
 		send_error(chan, ce->err, "user: cannot switch to uid %u gid %u: %s", (unsigned)x->cred.uid,
 			   (unsigned)x->cred.gid, what);
+		break;
+	case ST_CAPS:
+		send_error(chan, ce->err, "capabilities: cannot limit them to the box's set: %s", what);
 		break;
 	case ST_EXEC:
 		send_error(chan, ce->err, "exec: %s: %s%s", exec_argv[0], what,

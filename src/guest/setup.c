@@ -1,6 +1,7 @@
 /* SETUP handling: identity first (cheap, and needed by clones of a template
  * even when the root is already mounted), then the root filesystem. */
 #include "setup.h"
+#include "caps.h"
 
 #include "dns.h"
 #include "guest.h"
@@ -39,6 +40,8 @@ struct setup_req {
 	struct volume vols[VOLUME_MAX];
 	size_t n_vols;
 	uint32_t dns_proxy; /* NET_DNS_PROXY */
+	int has_caps;       /* CAPS */
+	uint64_t caps;
 };
 
 static char mounted_dev[256];
@@ -102,6 +105,10 @@ static int parse_setup(const uint8_t *payload, size_t len, struct setup_req *req
 			break;
 		case BXT_NET_DNS_PROXY:
 			rc = bxp_field_u32(&f, &req->dns_proxy);
+			break;
+		case BXT_CAPS:
+			rc = bxp_field_u64(&f, &req->caps);
+			req->has_caps = 1;
 			break;
 		case BXT_RNG_SEED:
 			req->seed_len = f.len < SEED_MAX ? f.len : SEED_MAX;
@@ -187,6 +194,8 @@ void setup_handle(const uint8_t *payload, size_t len)
 		return;
 	}
 	apply_identity(&req);
+	if (req.has_caps)
+		caps_set(req.caps);
 	net_loopback_up();
 	rc = net_configure(&req.net, err, sizeof(err));
 	if (rc < 0) {

@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "conn.h"
 #include "image_store.h"
+#include "caps.h"
 #include "images.h"
 #include "rootfs_dir.h"
 #include "gc_lock.h"
@@ -134,7 +135,8 @@ char *bx_box_config_json(const boxlite_box *box)
 
 	if (!o)
 		return NULL;
-	if (box->tty && json_object_set_new(o, "tty", json_true()) < 0) {
+	if ((box->tty && json_object_set_new(o, "tty", json_true()) < 0) ||
+	    (box->has_caps && json_object_set_new(o, "capabilities", bx_caps_to_json(box->caps)) < 0)) {
 		json_decref(o);
 		return NULL;
 	}
@@ -169,12 +171,18 @@ static int config_parse(boxlite_box *box, const char *text, struct bx_error *err
 	box->auto_remove = ar;
 	user = json_object_get(o, "user");
 	box->tty = json_is_true(json_object_get(o, "tty"));
+	/* Absent in boxes made before capabilities were kept: all of them. */
+	box->has_caps = json_object_get(o, "capabilities") != NULL;
+	if (box->has_caps && bx_caps_from_json(json_object_get(o, "capabilities"), &box->caps) < 0)
+		rc = bx_err(err, -EIO, "store: box %s has unreadable capabilities", box->id);
 	box->image = strdup(image);
 	box->workdir = strdup(workdir);
 	box->user = json_is_string(user) ? strdup(json_string_value(user)) : NULL;
 	box->env = json_strv(env);
 	box->main_argv = json_strv(cmd);
-	if (bx_netvol_from_json(&box->nv, o) < 0)
+	if (rc < 0)
+		;
+	else if (bx_netvol_from_json(&box->nv, o) < 0)
 		rc = bx_err(err, -EIO, "store: box %s has unreadable ports or volumes", box->id);
 	else if (!box->image || !box->workdir || !box->env || !box->main_argv || (json_is_string(user) && !box->user))
 		rc = bx_err(err, -ENOMEM, "out of memory");
@@ -271,6 +279,9 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 	box->tty = o->tty;
 	box->tty_rows = o->tty_rows;
 	box->tty_cols = o->tty_cols;
+	box->has_caps = 1;
+	if ((rc = bx_caps_compute(o->cap_add, o->cap_drop, &box->caps, err)) < 0)
+		goto fail_nodir;
 
 	/* until the disk exists, a prune must not delete the image's base */
 	rc = gc_fd = bx_image_gc_lock(rt->home, 0, err);
@@ -484,6 +495,8 @@ static int spawn_shim(boxlite_box *box, int hold, int warm, struct bx_template *
 	 * for a disk about to be deleted. */
 	cfg.discard = box->auto_remove && !box->detach;
 	cfg.hostname = box->id;
+	cfg.has_caps = box->has_caps;
+	cfg.caps = box->caps;
 	cfg.env = box->env;
 	cfg.n_env = bx_strv_len(box->env);
 	cfg.ready_timeout_ms = (unsigned)env_int("BOXLITE_READY_TIMEOUT_MS", DEFAULT_READY_TIMEOUT_MS);

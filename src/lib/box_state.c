@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "box_impl.h"
+#include "caps.h"
 #include "cleanup.h"
 #include "conn.h"
 #include "lock.h"
@@ -360,7 +361,9 @@ BX_EXPORT int boxlite_box_inspect(boxlite_box *box, char **out, boxlite_error **
 		      path_json(box, "exit"), "socket", path_json(box, "box.sock"),
 		      "timings", "created", time_json(info.created_at), "started", time_json(info.started_at),
 		      "finished", time_json(info.finished_at));
-	if (o && bx_netvol_to_json(&box->nv, json_object_get(o, "config")) < 0) {
+	if (o && (bx_netvol_to_json(&box->nv, json_object_get(o, "config")) < 0 ||
+		  json_object_set_new(json_object_get(o, "config"), "capabilities",
+				      bx_caps_to_json(box->has_caps ? box->caps : BX_CAPS_ALL)) < 0)) {
 		json_decref(o);
 		o = NULL;
 	}

@@ -66,6 +66,7 @@ struct boxlite_box_options {
 	struct bx_netvol nv;   /* published ports, volumes */
 	int tty;               /* main command on a pty of tty_rows x tty_cols */
 	uint16_t tty_rows, tty_cols;
+	char **cap_add, **cap_drop; /* capability names, NULL-terminated (caps.h) */
 };
 
 struct boxlite_box {
@@ -85,6 +86,8 @@ struct boxlite_box {
 	struct bx_netvol nv;  /* published ports (host port resolved), volumes */
 	int tty;              /* the main command runs on a pty (kept in the config) */
 	uint16_t tty_rows, tty_cols; /* its size at the next start (0: 24 x 80) */
+	int has_caps;         /* 0: a box made before capabilities were kept: all of them */
+	uint64_t caps;        /* capabilities its processes keep (caps.h) */
 	int removed;          /* record and files are gone */
 	struct bx_box_record *rec; /* last state read from the store */
 	struct bx_box_record *info_rec; /* strings handed out by boxlite_box_info_get */

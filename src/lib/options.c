@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caps.h"
 #include "internal.h"
 #include "strv.h"
 
@@ -188,6 +189,33 @@ BX_EXPORT int boxlite_box_options_set_pull_policy(boxlite_box_options *o, int po
 	return 0;
 }
 
+/* Appends name to *list (NULL-terminated, may be NULL). */
+static int cap_list_add(char ***list, const char *name)
+{
+	size_t n = bx_strv_len(*list);
+	char **v;
+
+	if (!name || bx_cap_parse(name) == -1 || n >= 64)
+		return -EINVAL;
+	if (!(v = realloc(*list, (n + 2) * sizeof(*v))))
+		return -ENOMEM;
+	*list = v;
+	if (!(v[n] = strdup(name)))
+		return -ENOMEM;
+	v[n + 1] = NULL;
+	return 0;
+}
+
+BX_EXPORT int boxlite_box_options_add_capability(boxlite_box_options *o, const char *name)
+{
+	return o ? cap_list_add(&o->cap_add, name) : -EINVAL;
+}
+
+BX_EXPORT int boxlite_box_options_drop_capability(boxlite_box_options *o, const char *name)
+{
+	return o ? cap_list_add(&o->cap_drop, name) : -EINVAL;
+}
+
 BX_EXPORT int boxlite_box_options_set_rootfs(boxlite_box_options *o, const char *dir)
 {
 	char *copy;
@@ -231,6 +259,8 @@ BX_EXPORT void boxlite_box_options_free(boxlite_box_options *o)
 	bx_netvol_free(&o->nv);
 	free(o->image);
 	free(o->rootfs);
+	bx_strv_free(o->cap_add);
+	bx_strv_free(o->cap_drop);
 	for (size_t i = 0; o->env && i < o->n_env; i++)
 		free(o->env[i]);
 	free(o->env);

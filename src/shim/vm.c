@@ -339,6 +339,8 @@ static int send_setup(struct shim *s)
 	bxp_put_str(&w, BXT_HOSTNAME, s->cfg.hostname);
 	bxp_put_u64(&w, BXT_CLOCK_NS, real_ns());
 	bxp_put_bytes(&w, BXT_RNG_SEED, seed, sizeof(seed));
+	if (s->cfg.has_caps)
+		bxp_put_u64(&w, BXT_CAPS, s->cfg.caps);
 	if (s->cfg.network) {
 		/* QEMU user-mode networking's fixed addresses (no DHCP in the guest). */
 		bxp_put_str(&w, BXT_NET_IFADDR, "10.0.2.15/24");

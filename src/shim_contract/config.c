@@ -221,7 +221,7 @@ static const char *const known_keys[] = {
 	"version", "box_id", "box_dir", "detach", "qemu", "accel", "kernel", "initramfs", "cpus",
 	"memory_mib", "root_disk", "network", "hostname", "env", "ready_timeout_ms", "main",
 	"security", "ports", "volumes", "allow_net", "discard", "template_state",
-	"template_ram", "template_error",
+	"template_ram", "template_error", "capabilities",
 };
 
 /* The optional "main" object (shim_config.h). */
@@ -321,6 +321,15 @@ static int parse_root(json_t *root, struct bx_shim_config *cfg, struct bx_error 
 	if (json_object_get(root, "template_state") &&
 	    (rc = get_abs_path(root, "template_state", &cfg->template_state, err)) < 0)
 		return rc;
+	if (json_object_get(root, "capabilities")) {
+		json_t *c = json_object_get(root, "capabilities");
+
+		if (!json_is_integer(c) || json_integer_value(c) < 0 ||
+		    (json_integer_value(c) >> 41) != 0)
+			return bx_err(err, -EINVAL, "config: \"capabilities\" must be a mask of capabilities 0..40");
+		cfg->has_caps = 1;
+		cfg->caps = (uint64_t)json_integer_value(c);
+	}
 	if (json_object_get(root, "template_ram") &&
 	    (rc = get_abs_path(root, "template_ram", &cfg->template_ram, err)) < 0)
 		return rc;
@@ -423,6 +432,8 @@ int bx_shim_config_to_json(const struct bx_shim_config *cfg, char **json_out, st
 		bad |= json_object_set_new(root, "template_state", json_string(cfg->template_state));
 	if (cfg->template_ram)
 		bad |= json_object_set_new(root, "template_ram", json_string(cfg->template_ram));
+	if (cfg->has_caps)
+		bad |= json_object_set_new(root, "capabilities", json_integer((json_int_t)cfg->caps));
 	if (cfg->template_error)
 		bad |= json_object_set_new(root, "template_error", json_string(cfg->template_error));
 	bad |= bx_shim_config_netvol_json(cfg, root);

@@ -50,6 +50,9 @@ struct bx_shim_config {
 				  * template's migration stream (docs/architecture.md, "Warm
 				  * start"); the shim clones it instead of booting, and boots
 				  * cold if that fails */
+	int has_caps;            /* optional "capabilities": the mask (bit N: capability N) of
+				  * what the box's processes keep; absent: all */
+	uint64_t caps;
 	char *template_ram;      /* optional "template_ram": absolute path of that template's
 				  * RAM file, which QEMU maps read-only and copy-on-write
 				  * (BX_MEM_CLONE); absent: the stream carries the RAM */

@@ -108,6 +108,30 @@ usage_error "run --rootfs: missing directory" "--rootfs $T_HOME/nope" run --root
 out=$("$BOXLITE" run --rm --rootfs / true 2>&1); rc=$?
 expect_eq "--rootfs / refused" "$rc:$out" "125:boxlite: rootfs /: the host's own root cannot be a box's disk"
 
+# ---- capabilities: docker's 14 by default, --cap-add/--cap-drop (the page's examples)
+caps() { "$BOXLITE" run --rm "$@" $IMG sh -c 'grep -E "^Cap(Eff|Bnd)" /proc/self/status | tr -s "\t" " "'; }
+expect_eq "default: docker's 14 capabilities" "$(caps)" "CapEff: 00000000a80425fb
+CapBnd: 00000000a80425fb"
+expect_eq "run --cap-add SYS_ADMIN --cap-drop NET_RAW" "$(caps --cap-add SYS_ADMIN --cap-drop NET_RAW)" \
+	"CapEff: 00000000a82405fb
+CapBnd: 00000000a82405fb"
+expect_eq "--cap-drop ALL --cap-add NET_BIND_SERVICE: only that one" \
+	"$(caps --cap-drop ALL --cap-add cap_net_bind_service)" "CapEff: 0000000000000400
+CapBnd: 0000000000000400"
+expect_eq "mount needs SYS_ADMIN" "$("$BOXLITE" run --rm $IMG sh -c 'mkdir /m; mount -t tmpfs t /m 2>/dev/null && echo mounted || echo refused')" "refused"
+expect_eq "--cap-add SYS_ADMIN: mount works" \
+	"$("$BOXLITE" run --rm --cap-add SYS_ADMIN $IMG sh -c 'mkdir /m; mount -t tmpfs t /m && echo mounted')" "mounted"
+W=$("$BOXLITE" create --cap-drop ALL --cap-add NET_BIND_SERVICE --name web $IMG sleep 300)
+"$BOXLITE" start web >/dev/null
+expect_eq "exec keeps the box's set" "$("$BOXLITE" exec web -- grep CapEff /proc/self/status | tr -s '\t' ' ')" \
+	"CapEff: 0000000000000400"
+expect_eq "a non-root exec has none, bounded by the set" \
+	"$("$BOXLITE" exec -u nobody web -- grep -E '^Cap(Eff|Bnd)' /proc/self/status | tr -s '\t' ' ')" "CapEff: 0000000000000000
+CapBnd: 0000000000000400"
+expect_eq "inspect shows the set" "$("$BOXLITE" inspect -f '{{json .config.capabilities}}' web)" '["NET_BIND_SERVICE"]'
+"$BOXLITE" rm -f web >/dev/null
+usage_error "unknown capability" "unknown capability 'MAGIC'" run --cap-add MAGIC $IMG true
+
 # ---- global options before or after the command
 "$BOXLITE" --debug ls >/dev/null 2>&1 && pass "--debug before the command" || fail "--debug before the command"
 "$BOXLITE" ls --debug >/dev/null 2>&1 && pass "--debug after the command" || fail "--debug after the command"
