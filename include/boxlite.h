@@ -160,7 +160,9 @@ int boxlite_box_options_add_port(boxlite_box_options *o, const char *host_ip, ui
 /* Shares host_path (a directory, or a file) with the box at guest_path
  * (absolute, no "." or ".." components) over virtio-9p, read-only when
  * read_only. Repeatable. A missing host path fails boxlite_box_create
- * (-ENOENT). Files the guest creates are owned on the host by the uid QEMU
+ * (-ENOENT). host_path NULL or "": an anonymous volume, a new empty
+ * directory under <home>/volumes/anonymous made at create and removed with
+ * the box. Files the guest creates are owned on the host by the uid QEMU
  * runs as (docs/networking-volumes.md). Returns 0 or -EINVAL. */
 int boxlite_box_options_add_volume(boxlite_box_options *o, const char *host_path,
 				   const char *guest_path, int read_only);

@@ -47,9 +47,12 @@ enum {
 	"      --memory MIB   guest memory in MiB (default 512)\n"                               \
 	"      --disk-size GB size of the box's disk in GiB (default: the image's)\n"         \
 	"      --network MODE user (default) or none\n"                                   \
-	"  -p, --publish [IP:]HOST_PORT:GUEST_PORT[/udp]  publish a port (repeatable);\n"   \
-	"                     IP defaults to 127.0.0.1; HOST_PORT 0 picks a free port\n"   \
-	"  -v, --volume HOST_PATH:GUEST_PATH[:ro]  share a host directory (repeatable)\n"   \
+	"  -p, --publish [[IP:]HOST_PORT:]GUEST_PORT[/tcp|/udp]  publish a port\n"          \
+	"                     (repeatable); IP defaults to 127.0.0.1; no HOST_PORT, or 0,\n" \
+	"                     picks a free port\n"                                          \
+	"  -v, --volume HOST_PATH:GUEST_PATH[:ro|:rw]  share a host directory (repeatable);\n" \
+	"                     GUEST_PATH[:ro|:rw] alone: an anonymous volume, removed with\n" \
+	"                     the box\n"                                                     \
 	"      --allow-net HOST|*.DOMAIN|IP|CIDR  reach only these destinations; all\n"      \
 	"                     else is refused, DNS answers only these names (repeatable;\n"  \
 	"                     the host's loopback via host.boxlite.internal is 127.0.0.1)\n" \

@@ -74,6 +74,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* getopt_long (optstring may start with '+'), except that an unknown option
  * or a missing value is reported by cli_usage_error and returned as '?'. */
 int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring, const struct option *longopts);
+/* -t without -d, as the reference CLI: stdin must be a terminal (else
+ * "the input device is not a TTY." and 125), and then -t implies -i. */
+int cli_tty_check(int tty, int detach, int *interactive);
 /* The index after a `--` at argv[i] (the end of the options: what follows
  * is a command, even one starting with '-'), else i. */
 int cli_skip_separator(int argc, char **argv, int i);

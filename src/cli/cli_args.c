@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -145,6 +146,18 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring, co
 		return '?';
 	}
 	return c;
+}
+
+int cli_tty_check(int tty, int detach, int *interactive)
+{
+	if (!tty || detach)
+		return 0;
+	if (!isatty(STDIN_FILENO)) {
+		fprintf(stderr, "boxlite: the input device is not a TTY.\n");
+		return CLI_EXIT_RUNTIME;
+	}
+	*interactive = 1;
+	return 0;
 }
 
 int cli_skip_separator(int argc, char **argv, int i)

@@ -36,7 +36,7 @@ static const struct {
 	{ "pause", "", 'b' },
 	{ "unpause", "", 'b' },
 	{ "cp", "", 'f' },
-	{ "info", "", 0 },
+	{ "info", "--format", 0 },
 	{ "pull", "--platform -q --quiet", 0 },
 	{ "images", "-a --all -q --quiet --format", 0 },
 	{ "rmi", "", 0 },

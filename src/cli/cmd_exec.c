@@ -72,6 +72,8 @@ int cmd_exec(const struct cli_globals *g, int argc, char **argv)
 	envs[n_env] = NULL;
 	if (optind >= argc)
 		return cli_usage_error("exec", "needs a box and a command");
+	if ((c = cli_tty_check(tty, fl.detach, &fl.interactive)))
+		return c;
 	cmd = cli_skip_separator(argc, argv, optind + 1);
 	if (cmd >= argc)
 		return cli_usage_error("exec", "needs a command after the box");

@@ -160,6 +160,9 @@ int cmd_logs(const struct cli_globals *g, int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/boxes/%s/%s", boxlite_runtime_home(rt), boxlite_box_id(box),
 		 console ? "console.log" : "main.log");
 	snprintf(rotated, sizeof(rotated), "%s.1", path);
+	if (!follow_on && access(path, F_OK) < 0 && access(rotated, F_OK) < 0)
+		fprintf(stderr, "boxlite: box %s has no %s yet (it has not run; 'boxlite start %s')\n",
+			boxlite_box_id(box), console ? "console log" : "output", argv[optind]);
 	if (lines >= 0) {
 		print_tail(console ? NULL : rotated, path, lines);
 	} else {

@@ -123,6 +123,12 @@ int cmd_run(const struct cli_globals *g, int argc, char **argv)
 		default: return CLI_EXIT_RUNTIME;
 		}
 	}
+	if ((c = cli_tty_check(tty, detach, &fl.interactive)))
+		return c;
+	/* The reference CLI: -d drops --rm, so the box outlives its command
+	 * until `boxlite rm` (docs/cli.md). */
+	if (detach)
+		bo.rm = 0;
 	if (bo.rootfs) /* no IMAGE: the operands are the command */
 		opts = box_opts_build(&bo, NULL, argv + cli_skip_separator(argc, argv, optind), detach);
 	else if (optind >= argc)

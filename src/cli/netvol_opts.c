@@ -45,9 +45,9 @@ int cli_parse_publish(const char *spec, int need_guest, struct cli_publish *out)
 	}
 	/* [HOST_IP:]HOST_PORT:GUEST_PORT, or [HOST_IP:]HOST_PORT without a guest. */
 	c2 = need_guest ? strrchr(buf, ':') : NULL;
+	if (need_guest && !c2) /* -p GUEST_PORT: a free host port is picked (docker, the reference) */
+		return port_num(buf, strlen(buf), 0, &out->guest_port);
 	if (need_guest) {
-		if (!c2)
-			return -1; /* docker's -p GUEST_PORT (random host port) is -p 0:GUEST_PORT here */
 		*c2 = '\0';
 		gp = c2 + 1;
 	}
@@ -74,8 +74,8 @@ int cli_add_publish(const char *cmd, boxlite_box_options *o, const char *spec)
 	if (cli_parse_publish(spec, 1, &p) == 0 &&
 	    boxlite_box_options_add_port(o, p.ip, p.host_port, p.guest_port, p.proto) == 0)
 		return 0;
-	cli_usage_error(cmd, "-p wants [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp] (IPv4; host port 0 picks a free "
-			     "one), got '%s'", spec);
+	cli_usage_error(cmd, "-p wants [[HOST_IP:]HOST_PORT:]GUEST_PORT[/tcp|/udp] (IPv4; no host port, or 0, "
+			     "picks a free one), got '%s'", spec);
 	return -1;
 }
 
@@ -88,6 +88,15 @@ int cli_add_volume(const char *cmd, boxlite_box_options *o, const char *spec)
 	if (strlen(spec) >= sizeof(buf))
 		goto bad;
 	strcpy(buf, spec);
+	/* An anonymous volume: GUEST_PATH[:ro|:rw] (a directory of its own
+	 * under the home, removed with the box). */
+	if (buf[0] == '/' && (!(mode = strchr(buf, ':')) || !strcmp(mode, ":ro") || !strcmp(mode, ":rw"))) {
+		if (mode)
+			*mode++ = '\0';
+		if (boxlite_box_options_add_volume(o, NULL, buf, mode && !strcmp(mode, "ro")) == 0)
+			return 0;
+		goto bad;
+	}
 	guest = strchr(buf, ':');
 	if (!guest || guest == buf)
 		goto bad;
@@ -111,7 +120,7 @@ int cli_add_volume(const char *cmd, boxlite_box_options *o, const char *spec)
 	if (rc == 0)
 		return 0;
 bad:
-	cli_usage_error(cmd, "-v wants HOST_PATH:GUEST_PATH[:ro] (GUEST_PATH absolute, without '.' or '..'), got "
-			     "'%s'", spec);
+	cli_usage_error(cmd, "-v wants HOST_PATH:GUEST_PATH[:ro] or GUEST_PATH[:ro] (GUEST_PATH absolute, without "
+			     "'.' or '..'), got '%s'", spec);
 	return -1;
 }

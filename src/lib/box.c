@@ -773,6 +773,7 @@ int bx_box_remove_locked(boxlite_box *box, struct bx_error *err)
 		return rc;
 	}
 	box->removed = 1;
+	bx_netvol_remove_anonymous(&box->nv, box->rt->home);
 	rc = bx_rm_rf_at(AT_FDCWD, box->dir, err);
 	bx_unlock(&home_lock);
 	/* A waiter on the old lock file re-reads the store and finds no box. */

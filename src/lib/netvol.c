@@ -1,8 +1,10 @@
 /* Published ports and volumes (netvol.h). */
 #include "netvol.h"
+#include "fsutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -55,7 +57,9 @@ int bx_netvol_add_volume(struct bx_netvol *nv, const char *host, const char *gue
 {
 	struct bx_vm_volume *v;
 
-	if (!host || !*host || strlen(host) >= PATH_MAX || !bx_valid_guest_path(guest))
+	if (!host)
+		host = ""; /* anonymous: made at create (bx_netvol_prepare) */
+	if (strlen(host) >= PATH_MAX || !bx_valid_guest_path(guest))
 		return -EINVAL;
 	if (nv->n_vols >= NETVOL_MAX)
 		return -E2BIG;
@@ -192,23 +196,59 @@ static int nested(const char *a, const char *b)
 	return na == nb || (na < nb ? b[n] == '/' || n == 1 : a[n] == '/' || n == 1);
 }
 
-int bx_netvol_prepare(struct bx_netvol *nv, const char *home, struct bx_error *err)
+/* <real home>/volumes/anonymous, where anonymous volumes live. */
+static int anon_base(const char *home, char *out, size_t cap)
 {
 	char real_home[PATH_MAX];
 
 	if (!realpath(home, real_home))
+		return -errno;
+	return bx_path_fmt(out, cap, "%s/" BX_ANON_VOLUMES, real_home) < 0 ? -ENAMETOOLONG : 0;
+}
+
+/* Is path a directory made for an anonymous volume of this home? */
+static int is_anonymous(const char *base, const char *path)
+{
+	size_t n = strlen(base);
+
+	return !strncmp(path, base, n) && path[n] == '/' && path[n + 1] && !strchr(path + n + 1, '/');
+}
+
+int bx_netvol_prepare(struct bx_netvol *nv, const char *home, struct bx_error *err)
+{
+	char real_home[PATH_MAX], anon[PATH_MAX];
+	int rc;
+
+	if (!realpath(home, real_home))
 		return bx_err_sys(err, -errno, "boxlite home %s", home);
+	if ((rc = anon_base(home, anon, sizeof(anon))) < 0)
+		return bx_err_sys(err, rc, "boxlite home %s", home);
 	for (size_t i = 0; i < nv->n_vols; i++) {
 		char real[PATH_MAX], *dup;
 
+		if (!nv->vols[i].host[0]) { /* anonymous: a new directory of its own */
+			char dir[PATH_MAX];
+
+			if ((rc = bx_mkdir_p(anon, 0755, err)) < 0)
+				return rc;
+			if (bx_path_fmt(dir, sizeof(dir), "%s/vol-XXXXXX", anon) < 0 || !mkdtemp(dir) ||
+			    chmod(dir, 0755) < 0)
+				return bx_err_sys(err, -errno, "anonymous volume for %s", nv->vols[i].guest);
+			if (!(dup = strdup(dir)))
+				return bx_err(err, -ENOMEM, "out of memory");
+			free(nv->vols[i].host);
+			nv->vols[i].host = dup;
+			continue;
+		}
 		if (!realpath(nv->vols[i].host, real)) {
 			if (errno == ENOENT)
 				return bx_err(err, -ENOENT, "volume %s: host path does not exist (create it first)",
 					      nv->vols[i].host);
 			return bx_err_sys(err, -errno, "volume %s", nv->vols[i].host);
 		}
-		/* The home holds every box's disk and the database (secrets). */
-		if (nested(real, real_home))
+		/* The home holds every box's disk and the database (secrets);
+		 * an anonymous volume's own directory holds neither. */
+		if (nested(real, real_home) && !is_anonymous(anon, real))
 			return bx_err(err, -EINVAL,
 				      "volume %s: %s boxlite's home %s (its database and every box's disks); "
 				      "mount another directory, or use another --home",
@@ -221,7 +261,6 @@ int bx_netvol_prepare(struct bx_netvol *nv, const char *home, struct bx_error *e
 	}
 	for (size_t i = 0; i < nv->n_ports; i++) {
 		struct bx_vm_port *p = &nv->ports[i];
-		int rc;
 
 		if (p->host_port)
 			continue;
@@ -231,6 +270,17 @@ int bx_netvol_prepare(struct bx_netvol *nv, const char *home, struct bx_error *e
 		p->host_port = (unsigned)rc;
 	}
 	return 0;
+}
+
+void bx_netvol_remove_anonymous(const struct bx_netvol *nv, const char *home)
+{
+	char anon[PATH_MAX];
+
+	if (anon_base(home, anon, sizeof(anon)) < 0)
+		return;
+	for (size_t i = 0; i < nv->n_vols; i++)
+		if (is_anonymous(anon, nv->vols[i].host))
+			bx_rm_rf_at(AT_FDCWD, nv->vols[i].host, NULL);
 }
 
 int bx_netvol_check(const struct bx_netvol *nv, struct bx_error *err)

@@ -31,10 +31,17 @@ int bx_netvol_add_allow(struct bx_netvol *nv, const char *entry);
 int bx_netvol_copy(struct bx_netvol *dst, const struct bx_netvol *src);
 void bx_netvol_free(struct bx_netvol *nv);
 
-/* At create: host paths made canonical (missing: -ENOENT, named; one that
- * contains or lies inside home: -EINVAL), host port 0 replaced by a free
- * port (bind to port 0, read it back, close). */
+/* Anonymous volumes (host path ""): a directory of their own under the
+ * home, removed with the box. */
+#define BX_ANON_VOLUMES "volumes/anonymous"
+
+/* At create: anonymous volumes get their directory; host paths made
+ * canonical (missing: -ENOENT, named; one that contains or lies inside home,
+ * anonymous ones apart: -EINVAL), host port 0 replaced by a free port (bind
+ * to port 0, read it back, close). */
 int bx_netvol_prepare(struct bx_netvol *nv, const char *home, struct bx_error *err);
+/* At remove: deletes the box's anonymous volumes. */
+void bx_netvol_remove_anonymous(const struct bx_netvol *nv, const char *home);
 /* At start: each published host port must be free (-EADDRINUSE, named), and
  * each volume's host path must still be a directory or file. */
 int bx_netvol_check(const struct bx_netvol *nv, struct bx_error *err);

@@ -132,6 +132,40 @@ expect_eq "inspect shows the set" "$("$BOXLITE" inspect -f '{{json .config.capab
 "$BOXLITE" rm -f web >/dev/null
 usage_error "unknown capability" "unknown capability 'MAGIC'" run --cap-add MAGIC $IMG true
 
+# ---- the page's other examples and forms
+mkdir -p "$T_HOME/work" && echo data > "$T_HOME/work/file.txt"
+expect_contains "run -v \$(pwd):/work -w /work IMAGE ls -la" \
+	"$(cd "$T_HOME/work" && "$BOXLITE" run --rm -v "$(pwd)":/work -w /work $IMG ls -la)" "file.txt"
+expect_eq "run --cpus 4 --memory 4096 python -c" \
+	"$("$BOXLITE" run --rm --cpus 4 --memory 4096 localhost/python:3.11 python3 -c "print(2+2)")" "4"
+HP=$(free_port)
+"$BOXLITE" run -d --name web -p "$HP:80" $IMG httpd -f -p 80 -h /etc >/dev/null
+body=""; for i in $(seq 50); do body=$(curl -s "http://127.0.0.1:$HP/passwd") && [ -n "$body" ] && break; sleep 0.1; done
+expect_contains "run -d --name web -p HOST:80: served" "$body" "root:x:0:0"
+"$BOXLITE" rm -f web >/dev/null
+P=$("$BOXLITE" run -d -p 80 -p 81/tcp $IMG sleep 300)
+expect_contains "-p BOX_PORT: a free host port" "$("$BOXLITE" port "$P")" "80/tcp -> 127.0.0.1:"
+expect_contains "-p BOX_PORT/tcp" "$("$BOXLITE" port "$P")" "81/tcp -> 127.0.0.1:"
+"$BOXLITE" rm -f "$P" >/dev/null
+A=$("$BOXLITE" run -d -v /data -v /cache:ro $IMG sleep 300)
+expect_eq "-v BOX_PATH: an anonymous volume" "$("$BOXLITE" exec "$A" -- sh -c 'echo x > /data/f && cat /data/f')" "x"
+expect_contains "-v BOX_PATH:ro: read-only" "$("$BOXLITE" exec "$A" -- sh -c 'touch /cache/f 2>&1')" "Read-only"
+expect_eq "anonymous volumes live in the home" "$(ls "$BOXLITE_HOME/volumes/anonymous" | wc -l)" "2"
+"$BOXLITE" rm -f "$A" >/dev/null
+expect_eq "and go with the box" "$(ls "$BOXLITE_HOME/volumes/anonymous" | wc -l)" "0"
+out=$("$BOXLITE" run --rm -t $IMG true </dev/null 2>&1); rc=$?
+expect_eq "run -t without a terminal" "$rc:$out" "125:boxlite: the input device is not a TTY."
+D=$("$BOXLITE" create $IMG true)
+expect_contains "logs of a box that never ran: a hint, exit 0" "$("$BOXLITE" logs "$D" 2>&1; echo "rc=$?")" "has no output yet"
+"$BOXLITE" rm "$D" >/dev/null
+info=$("$BOXLITE" info --format yaml)
+for k in version homeDir "virtualization: available" "os: linux" arch boxesTotal boxesRunning boxesStopped \
+	boxesConfigured imagesCount; do
+	expect_contains "info --format yaml: $k" "$info" "$k"
+done
+expect_eq "info --format json" "$("$BOXLITE" info --format json | /usr/bin/python3 -c '
+import json, sys; i = json.load(sys.stdin); print(i["homeDir"], i["imagesCount"] >= 1)')" "$BOXLITE_HOME True"
+
 # ---- global options before or after the command
 "$BOXLITE" --debug ls >/dev/null 2>&1 && pass "--debug before the command" || fail "--debug before the command"
 "$BOXLITE" ls --debug >/dev/null 2>&1 && pass "--debug after the command" || fail "--debug after the command"

@@ -83,11 +83,18 @@ mkdir -p "$BOXLITE_HOME/boxes/zzzzzzzzzzzz"
 "$B" ls -a >/dev/null
 [ -d "$BOXLITE_HOME/boxes/zzzzzzzzzzzz" ] && fail "unrecorded directory kept" || pass "unrecorded directory cleaned"
 
-# run --rm removes; run -d --rm removes once the main command ended.
+# run --rm removes; run -d --rm keeps the box (the reference CLI drops --rm
+# with -d, so its scripts can rm it later); create --rm + start removes it
+# once the main command ended.
 "$B" run --rm localhost/busybox:latest true; expect_eq "run --rm" "$?" "0"
-# (The command outlives `run -d` by a moment: a --rm box that already ended
+id=$("$B" run -d --rm localhost/busybox:latest sh -c 'exit 5')
+expect_eq "run -d --rm: the box stays" "$("$B" wait "$id" 2>/dev/null; "$B" ls -aq)" "5
+$id"
+"$B" rm "$id" >/dev/null
+# (The command outlives `start` by a moment: a --rm box that already ended
 # may be removed by the next process that opens the home, as docker's would.)
-id=$("$B" run -d --rm localhost/busybox:latest sh -c 'sleep 2; exit 4')
+id=$("$B" create --rm localhost/busybox:latest sh -c 'sleep 2; exit 4')
+"$B" start "$id" >/dev/null
 expect_eq "wait on an auto-remove box" "$("$B" wait "$id" 2>/dev/null)" "4"
 expect_eq "auto-removed" "$("$B" ls -aq)" ""
 python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])" \

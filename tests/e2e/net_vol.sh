@@ -97,7 +97,7 @@ expect_eq "volume holding the home exits 125" "$rc" "125"
 expect_contains "volume holding the home message" "$out" "contains boxlite's home"
 out=$("$BOXLITE" run --rm -v "$BOXLITE_HOME/boxes:/x" localhost/busybox:latest true 2>&1); rc=$?
 expect_contains "volume inside the home refused" "$out" "is inside boxlite's home"
-out=$("$BOXLITE" run --rm -p 80 localhost/busybox:latest true 2>&1); rc=$?
+out=$("$BOXLITE" run --rm -p 80:http localhost/busybox:latest true 2>&1); rc=$?
 expect_contains "bad -p message" "$out" "-p wants"
 out=$("$BOXLITE" run --rm -v "$T_HOME/vol:relative" localhost/busybox:latest true 2>&1); rc=$?
 expect_contains "bad -v message" "$out" "-v wants"
