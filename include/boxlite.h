@@ -290,11 +290,15 @@ typedef struct boxlite_exit_status {
 	int32_t signal;    /* the signal that killed it, else 0 */
 } boxlite_exit_status;
 
-/* Runs a command in a running box, streaming its output to `output` (NULL
- * to discard), with empty stdin, and waits for it to end.
+/* Runs a command in the box, streaming its output to `output` (NULL to
+ * discard), with empty stdin, and waits for it to end. A box that is not
+ * up (never started, stopped or failed) and was created without a command
+ * of its own is started first (create-then-exec; the same for the copy
+ * calls); a box created with a command is not, as that would run it.
  * Returns: 0 with *status filled; an error with origin BOXLITE_ORIGIN_EXEC
  *   and -ENOENT/-EACCES/-ENOEXEC when the command could not be started;
- *   -ENOTCONN when the box is not running; -EIO when the box died. */
+ *   -ENOTCONN when the box is not running and was created with a command
+ *   (the message says so); -EIO when the box died. */
 int boxlite_box_exec(boxlite_box *box, const boxlite_exec_options *opts, boxlite_output_fn output,
 		     void *user_data, boxlite_exit_status *status, boxlite_error **err);
 
@@ -361,7 +365,8 @@ void boxlite_exec_free(boxlite_exec *exec);
 
 /* -------------------------------------------------------------------- copy
  *
- * docker cp semantics; the box must be running. Streamed as tar (no
+ * docker cp semantics. A box that is not up is started first if it was
+ * created without a command (as for boxlite_box_exec). Streamed as tar (no
  * temporary files, flow-controlled), preserving modes, numeric ownership
  * (in the box always; on the host when running as root), mtimes (seconds)
  * and symlinks (copied as links, never followed); hard links become copies.
@@ -389,6 +394,19 @@ int boxlite_box_copy_out(boxlite_box *box, const char *guest_path, const char *h
 int boxlite_box_copy_in_tar(boxlite_box *box, int tar_fd, const char *guest_dir, boxlite_error **err);
 /* Writes guest_path as a tar stream to tar_fd (not closed). */
 int boxlite_box_copy_out_tar(boxlite_box *box, const char *guest_path, int tar_fd, boxlite_error **err);
+
+/* What the _ex copies may do differently (all 0: as above). */
+typedef struct boxlite_copy_options {
+	uint32_t struct_size;  /* sizeof(boxlite_copy_options) */
+	int follow_symlinks;   /* a source that is a symlink: copy its target, under the
+				* link's name (docker cp -L); resolved inside the box's root */
+	int no_overwrite;      /* keep what the destination holds: a file, link or device
+				* whose name is taken is skipped (directories still merge) */
+} boxlite_copy_options;
+int boxlite_box_copy_in_ex(boxlite_box *box, const char *host_path, const char *guest_path,
+			   const boxlite_copy_options *opts, boxlite_error **err);
+int boxlite_box_copy_out_ex(boxlite_box *box, const char *guest_path, const char *host_path,
+			    const boxlite_copy_options *opts, boxlite_error **err);
 
 /* ---------------------------------------------------------------- lifecycle
  *

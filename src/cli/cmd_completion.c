@@ -35,7 +35,7 @@ static const struct {
 	{ "stats", "-s --stream --no-stream --format", 'b' },
 	{ "pause", "", 'b' },
 	{ "unpause", "", 'b' },
-	{ "cp", "", 'f' },
+	{ "cp", "-L --follow-symlinks --no-overwrite --include-parent", 'f' },
 	{ "info", "--format", 0 },
 	{ "pull", "--platform -q --quiet", 0 },
 	{ "images", "-a --all -q --quiet --format", 0 },

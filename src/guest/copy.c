@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int copy_child(enum copy_mode mode, const char *path, int single)
+int copy_child(enum copy_mode mode, const char *path, int single, unsigned flags)
 {
 	struct bxtar_err e = { 0 };
 	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), rc, dirfd = -1;
@@ -21,11 +21,12 @@ int copy_child(enum copy_mode mode, const char *path, int single)
 		return EIO;
 	}
 	if (mode == COPY_OUT) {
-		rc = bxtar_create(root, 1, path, bxtar_fd_write, &out, &e);
+		rc = bxtar_create_ex(root, 1, path, flags & COPY_FOLLOW ? BXTAR_FOLLOW : 0, bxtar_fd_write, &out, &e);
 	} else {
 		rc = bxtar_target(root, 1, path, single, &dirfd, rename, &e);
 		if (rc == 0)
-			rc = bxtar_extract(dirfd, rename, bxtar_fd_read, &in, BXTAR_CHOWN, &e);
+			rc = bxtar_extract(dirfd, rename, bxtar_fd_read, &in,
+					   BXTAR_CHOWN | (flags & COPY_NO_OVERWRITE ? BXTAR_NO_OVERWRITE : 0), &e);
 		if (dirfd >= 0)
 			close(dirfd);
 	}

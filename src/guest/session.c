@@ -78,6 +78,7 @@ struct exec_req {
 	struct user_cred cred;
 	enum copy_mode copy; /* COPY_OUT/COPY_IN: run the tar streamer, not argv */
 	uint32_t copy_single;
+	uint32_t copy_flags; /* COPY_FOLLOW, COPY_NO_OVERWRITE */
 	char copy_path[PATH_MAX];
 };
 
@@ -171,6 +172,9 @@ static int parse_exec(const uint8_t *payload, size_t len, struct exec_req *x, ui
 		case BXT_COPY_IN:
 			rc = bxp_field_str(&f, x->copy_path, sizeof(x->copy_path));
 			x->copy = f.tag == BXT_COPY_OUT ? COPY_OUT : COPY_IN;
+			break;
+		case BXT_COPY_FLAGS:
+			rc = bxp_field_u32(&f, &x->copy_flags);
 			break;
 		case BXT_COPY_SINGLE:
 			rc = bxp_field_u32(&f, &x->copy_single);
@@ -345,7 +349,7 @@ static void __attribute__((noreturn)) child_exec(const struct exec_req *x, const
 		 * execve, so close what the agent holds (errfd included: that
 		 * reports success). */
 		syscall(SYS_close_range, 3u, ~0u, 0u);
-		_exit(copy_child(x->copy, x->copy_path, x->copy_single != 0));
+		_exit(copy_child(x->copy, x->copy_path, x->copy_single != 0, x->copy_flags));
 	}
 	if (caps_limit_bounding() < 0)
 		child_fail(errfd, ST_CAPS);

@@ -136,6 +136,7 @@ char *bx_box_config_json(const boxlite_box *box)
 	if (!o)
 		return NULL;
 	if ((box->tty && json_object_set_new(o, "tty", json_true()) < 0) ||
+	    json_object_set_new(o, "job", json_boolean(box->job)) < 0 ||
 	    (box->has_caps && json_object_set_new(o, "capabilities", bx_caps_to_json(box->caps)) < 0)) {
 		json_decref(o);
 		return NULL;
@@ -171,6 +172,8 @@ static int config_parse(boxlite_box *box, const char *text, struct bx_error *err
 	box->auto_remove = ar;
 	user = json_object_get(o, "user");
 	box->tty = json_is_true(json_object_get(o, "tty"));
+	/* Absent in boxes made before it was kept: never started implicitly. */
+	box->job = !json_is_false(json_object_get(o, "job"));
 	/* Absent in boxes made before capabilities were kept: all of them. */
 	box->has_caps = json_object_get(o, "capabilities") != NULL;
 	if (box->has_caps && bx_caps_from_json(json_object_get(o, "capabilities"), &box->caps) < 0)
@@ -279,6 +282,7 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 	box->tty = o->tty;
 	box->tty_rows = o->tty_rows;
 	box->tty_cols = o->tty_cols;
+	box->job = o->command != NULL || o->entrypoint != NULL;
 	box->has_caps = 1;
 	if ((rc = bx_caps_compute(o->cap_add, o->cap_drop, &box->caps, err)) < 0)
 		goto fail_nodir;
@@ -637,6 +641,38 @@ BX_EXPORT int boxlite_box_start(boxlite_box *box, boxlite_error **errp)
 		rc = bx_box_start_locked(box, 0, &err);
 	bx_unlock(&lock);
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+/* exec and copy on a box that is not up. A box without a command of its
+ * own runs the image's default as its main command, and waking it is the
+ * point of create-then-exec (the reference's SDKs, the CLI's `create` +
+ * `exec`): it is started here. A job (created with a command) is not:
+ * starting it would run that command, once more if it already ran. */
+int bx_box_wake(boxlite_box *box, const char *op, struct bx_error *err)
+{
+	enum boxlite_box_state st;
+	int lock = -1, rc;
+
+	if ((rc = bx_lock_box(box->rt->home, box->id, &lock, err)) < 0)
+		return rc;
+	if ((rc = bx_box_reconcile_locked(box, err)) < 0)
+		goto out;
+	st = box->rec->state;
+	if (st != BOXLITE_BOX_CONFIGURED && st != BOXLITE_BOX_STOPPED && st != BOXLITE_BOX_FAILED)
+		goto out; /* up (or on its way): nothing to wake */
+	if (box->job) {
+		rc = bx_err(err, -ENOTCONN,
+			    "cannot %s box %s: it is %s, and %s; start it explicitly if that is what you want", op,
+			    box->id, bx_state_name(st),
+			    st == BOXLITE_BOX_CONFIGURED ? "starting it would run its main command"
+							 : "its main command has run, and starting the box again would "
+							   "run it a second time");
+		goto out;
+	}
+	rc = bx_box_start_locked(box, 0, err);
+out:
+	bx_unlock(&lock);
+	return rc;
 }
 
 /* ---- stop */

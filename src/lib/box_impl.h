@@ -17,6 +17,9 @@ void bx_box_destroy(boxlite_box *box);
 char *bx_box_config_json(const boxlite_box *box);
 /* hold: the shim starts the main command only when a client attaches. */
 int bx_box_start_locked(boxlite_box *box, int hold, struct bx_error *err);
+/* Before exec and copy: starts a stopped or never-started box that has no
+ * command of its own; a job is refused (-ENOTCONN, saying why). */
+int bx_box_wake(boxlite_box *box, const char *op, struct bx_error *err);
 int bx_box_stop_locked(boxlite_box *box, uint32_t timeout_ms, struct bx_error *err);
 int bx_box_remove_locked(boxlite_box *box, struct bx_error *err);
 /* Re-reads the record and settles a dead shim's box (stopped or failed,

@@ -67,10 +67,22 @@ static int finish(boxlite_exec *x, const char *what, const char *path, int local
 	return 0;
 }
 
-static int start_copy(boxlite_box *box, uint16_t tag, const char *guest_path, int single,
+/* BXT_COPY_FLAGS bits (src/guest/copy.h) */
+#define COPY_FOLLOW 1u
+#define COPY_NO_OVERWRITE 2u
+
+static unsigned copy_flags(const boxlite_copy_options *o)
+{
+	if (!o || o->struct_size < sizeof(*o))
+		return 0;
+	return (o->follow_symlinks ? COPY_FOLLOW : 0) | (o->no_overwrite ? COPY_NO_OVERWRITE : 0);
+}
+
+static int start_copy(boxlite_box *box, uint16_t tag, const char *guest_path, int single, unsigned flags,
 		      boxlite_exec **x, struct bx_error *err)
 {
-	struct bx_exec_extra ex = { .copy_tag = tag, .copy_path = guest_path, .copy_single = single };
+	struct bx_exec_extra ex = { .copy_tag = tag, .copy_path = guest_path, .copy_single = single,
+				    .copy_flags = flags };
 	enum boxlite_error_origin origin;
 
 	if (!guest_path || !guest_path[0])
@@ -78,7 +90,7 @@ static int start_copy(boxlite_box *box, uint16_t tag, const char *guest_path, in
 	return bx_exec_start(box, NULL, &ex, x, &origin, err);
 }
 
-static int copy_in(boxlite_box *box, const char *host_path, int tar_fd, const char *guest_path,
+static int copy_in(boxlite_box *box, const char *host_path, int tar_fd, const char *guest_path, unsigned flags,
 		   struct bx_error *err)
 {
 	struct bxtar_err le = { 0 };
@@ -89,12 +101,14 @@ static int copy_in(boxlite_box *box, const char *host_path, int tar_fd, const ch
 
 	if (host_path && access(host_path, F_OK) < 0 && errno != EACCES)
 		return bx_err_sys(err, -errno, "%s", host_path);
-	rc = start_copy(box, BXT_COPY_IN, guest_path, host_path != NULL, &x, err);
+	/* Following is done here, on the host; keeping existing files there. */
+	rc = start_copy(box, BXT_COPY_IN, guest_path, host_path != NULL, flags & COPY_NO_OVERWRITE, &x, err);
 	if (rc < 0)
 		return rc;
 	io_fd = boxlite_exec_stdin_fd(x);
 	if (host_path) {
-		lrc = bxtar_create(AT_FDCWD, 0, host_path, sock_write, &io_fd, &le);
+		lrc = bxtar_create_ex(AT_FDCWD, 0, host_path, flags & COPY_FOLLOW ? BXTAR_FOLLOW : 0, sock_write,
+				      &io_fd, &le);
 	} else {
 		static __thread char buf[65536];
 		for (;;) {
@@ -120,7 +134,7 @@ static int copy_in(boxlite_box *box, const char *host_path, int tar_fd, const ch
 	return rc;
 }
 
-static int copy_out(boxlite_box *box, const char *guest_path, const char *host_path, int tar_fd,
+static int copy_out(boxlite_box *box, const char *guest_path, const char *host_path, int tar_fd, unsigned flags,
 		    struct bx_error *err)
 {
 	struct bxtar_err le = { 0 };
@@ -131,7 +145,7 @@ static int copy_out(boxlite_box *box, const char *guest_path, const char *host_p
 
 	if (host_path && bxtar_target(AT_FDCWD, 0, host_path, 1, &dirfd, rename, &le) < 0)
 		return bx_err(err, le.code, "copying from box %s: %s", box ? box->id : "?", le.msg);
-	rc = start_copy(box, BXT_COPY_OUT, guest_path, 0, &x, err);
+	rc = start_copy(box, BXT_COPY_OUT, guest_path, 0, flags & COPY_FOLLOW, &x, err);
 	if (rc < 0) {
 		if (dirfd >= 0)
 			close(dirfd);
@@ -140,7 +154,9 @@ static int copy_out(boxlite_box *box, const char *guest_path, const char *host_p
 	boxlite_exec_close_stdin(x);
 	io_fd = boxlite_exec_stdout_fd(x);
 	if (host_path) {
-		lrc = bxtar_extract(dirfd, rename, bxtar_fd_read, &io_fd, geteuid() == 0 ? BXTAR_CHOWN : 0, &le);
+		lrc = bxtar_extract(dirfd, rename, bxtar_fd_read, &io_fd,
+				    (geteuid() == 0 ? BXTAR_CHOWN : 0) | (flags & COPY_NO_OVERWRITE ? BXTAR_NO_OVERWRITE : 0),
+				    &le);
 		close(dirfd);
 	} else {
 		static __thread char buf[65536];
@@ -171,8 +187,8 @@ static int copy_out(boxlite_box *box, const char *guest_path, const char *host_p
 	return rc;
 }
 
-BX_EXPORT int boxlite_box_copy_in(boxlite_box *box, const char *host_path, const char *guest_path,
-				  boxlite_error **errp)
+BX_EXPORT int boxlite_box_copy_in_ex(boxlite_box *box, const char *host_path, const char *guest_path,
+				     const boxlite_copy_options *opts, boxlite_error **errp)
 {
 	struct bx_error err = { 0 };
 	int rc;
@@ -180,21 +196,27 @@ BX_EXPORT int boxlite_box_copy_in(boxlite_box *box, const char *host_path, const
 	if (!host_path || !host_path[0])
 		rc = bx_err(&err, -EINVAL, "no host path given");
 	else
-		rc = copy_in(box, host_path, -1, guest_path, &err);
+		rc = copy_in(box, host_path, -1, guest_path, copy_flags(opts), &err);
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+BX_EXPORT int boxlite_box_copy_in(boxlite_box *box, const char *host_path, const char *guest_path,
+				  boxlite_error **errp)
+{
+	return boxlite_box_copy_in_ex(box, host_path, guest_path, NULL, errp);
 }
 
 BX_EXPORT int boxlite_box_copy_in_tar(boxlite_box *box, int tar_fd, const char *guest_dir,
 				      boxlite_error **errp)
 {
 	struct bx_error err = { 0 };
-	int rc = copy_in(box, NULL, tar_fd, guest_dir, &err);
+	int rc = copy_in(box, NULL, tar_fd, guest_dir, 0, &err);
 
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }
 
-BX_EXPORT int boxlite_box_copy_out(boxlite_box *box, const char *guest_path, const char *host_path,
-				   boxlite_error **errp)
+BX_EXPORT int boxlite_box_copy_out_ex(boxlite_box *box, const char *guest_path, const char *host_path,
+				      const boxlite_copy_options *opts, boxlite_error **errp)
 {
 	struct bx_error err = { 0 };
 	int rc;
@@ -202,15 +224,21 @@ BX_EXPORT int boxlite_box_copy_out(boxlite_box *box, const char *guest_path, con
 	if (!host_path || !host_path[0])
 		rc = bx_err(&err, -EINVAL, "no host path given");
 	else
-		rc = copy_out(box, guest_path, host_path, -1, &err);
+		rc = copy_out(box, guest_path, host_path, -1, copy_flags(opts), &err);
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+BX_EXPORT int boxlite_box_copy_out(boxlite_box *box, const char *guest_path, const char *host_path,
+				   boxlite_error **errp)
+{
+	return boxlite_box_copy_out_ex(box, guest_path, host_path, NULL, errp);
 }
 
 BX_EXPORT int boxlite_box_copy_out_tar(boxlite_box *box, const char *guest_path, int tar_fd,
 				       boxlite_error **errp)
 {
 	struct bx_error err = { 0 };
-	int rc = copy_out(box, guest_path, NULL, tar_fd, &err);
+	int rc = copy_out(box, guest_path, NULL, tar_fd, 0, &err);
 
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }

@@ -30,6 +30,7 @@
 
 #include "conn.h"
 #include "cleanup.h"
+#include "box_impl.h"
 #include "exec_internal.h"
 #include "strv.h"
 
@@ -84,6 +85,8 @@ static int send_exec(struct bx_conn *c, boxlite_box *box, const boxlite_exec_opt
 		bxp_put_str(&w, x->copy_tag, x->copy_path);
 		if (x->copy_single)
 			bxp_put_u32(&w, BXT_COPY_SINGLE, 1);
+		if (x->copy_flags)
+			bxp_put_u32(&w, BXT_COPY_FLAGS, x->copy_flags);
 	} else {
 		env = bx_env_merge((const char *const *)box->env, o->env);
 		if (!env)
@@ -492,6 +495,8 @@ int bx_exec_start(boxlite_box *box, const boxlite_exec_options *opts, const stru
 		if (!o.argv[0] || !o.argv[0][0])
 			return bx_err(err, -EINVAL, "no command given");
 	}
+	if (!(extra && extra->attach) && (rc = bx_box_wake(box, extra ? "copy files to or from" : "exec in", err)) < 0)
+		return rc;
 	if (box->shim_pid <= 0 && !box->detach)
 		return bx_err(err, -ENOTCONN, "box %s is not running", box->id);
 

@@ -9,6 +9,7 @@ struct bx_exec_extra {
 	uint16_t copy_tag;     /* BXT_COPY_OUT or BXT_COPY_IN */
 	const char *copy_path; /* guest path */
 	int copy_single;       /* COPY_IN: docker cp target rules for one top entry */
+	uint32_t copy_flags;   /* BXT_COPY_FLAGS */
 	int attach;            /* ATTACH to the main command instead of EXEC */
 	int attach_stdin;      /* ... and write its stdin */
 };

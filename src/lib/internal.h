@@ -86,6 +86,8 @@ struct boxlite_box {
 	struct bx_netvol nv;  /* published ports (host port resolved), volumes */
 	int tty;              /* the main command runs on a pty (kept in the config) */
 	uint16_t tty_rows, tty_cols; /* its size at the next start (0: 24 x 80) */
+	int job;              /* created with a command of its own: exec and copy never start
+			       * it implicitly, as that would run the command (bx_box_wake) */
 	int has_caps;         /* 0: a box made before capabilities were kept: all of them */
 	uint64_t caps;        /* capabilities its processes keep (caps.h) */
 	int removed;          /* record and files are gone */

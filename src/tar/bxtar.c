@@ -334,8 +334,45 @@ ssize_t bxtar_fd_read(void *ctx, void *buf, size_t n)
 	return k < 0 ? -errno : k;
 }
 
+/* BXTAR_FOLLOW: where the symlink at path leads, as a parent dir fd (into
+ * *pfd) and the target's name (into name): resolved by the kernel, inside
+ * rootfd when in_root, then named through /proc/self/fd. 0, or -1 (e set). */
+static int follow_top(int rootfd, int in_root, const char *path, int *pfd, char *name, size_t cap,
+		      struct bxtar_err *e)
+{
+	char proc[64], real[BXTAR_NAME_MAX + 1], *slash;
+	int fd = open_in(rootfd, in_root, path, O_PATH);
+	ssize_t n;
+
+	if (fd < 0)
+		return fail(e, -errno, "%s: %s", path, strerror(errno));
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, real, sizeof(real) - 1);
+	close(fd);
+	if (n <= 0)
+		return fail(e, n < 0 ? -errno : -EIO, "%s: cannot follow the link (is /proc mounted?)", path);
+	real[n] = '\0';
+	if (!(slash = strrchr(real, '/')) || !slash[1])
+		return fail(e, -EINVAL, "%s: the link leads to the root itself", path);
+	snprintf(name, cap, "%s", slash + 1);
+	if (slash == real)
+		strcpy(real, "/");
+	else
+		*slash = '\0';
+	/* The kernel's name is in this process's view: relative to rootfd's
+	 * root when in_root, as the copy child runs in that root. */
+	*pfd = open_in(rootfd, in_root, real, O_PATH | O_DIRECTORY);
+	return *pfd < 0 ? fail(e, -errno, "%s: %s", real, strerror(errno)) : 0;
+}
+
 int bxtar_create(int rootfd, int in_root, const char *path, bxtar_write_fn wfn, void *ctx,
 		 struct bxtar_err *e)
+{
+	return bxtar_create_ex(rootfd, in_root, path, 0, wfn, ctx, e);
+}
+
+int bxtar_create_ex(int rootfd, int in_root, const char *path, unsigned flags, bxtar_write_fn wfn, void *ctx,
+		    struct bxtar_err *e)
 {
 	struct wctx *w = malloc(sizeof(*w));
 	char p[BXTAR_NAME_MAX + 1], *slash, *base;
@@ -376,12 +413,27 @@ int bxtar_create(int rootfd, int in_root, const char *path, bxtar_write_fn wfn, 
 		} else {
 			pfd = open_in(rootfd, in_root, ".", O_PATH | O_DIRECTORY);
 		}
-		if (pfd < 0)
+		if (pfd < 0) {
 			rc = fail(e, -errno, "%s: %s", path, strerror(errno));
-		else if (!strcmp(base, ".."))
+		} else if (!strcmp(base, "..")) {
 			rc = fail(e, -EINVAL, "%s: cannot copy a '..'", path);
-		else
-			rc = emit(w, pfd, base, base, 0);
+		} else {
+			struct stat st;
+			char target[256];
+			int tfd = -1;
+
+			if ((flags & BXTAR_FOLLOW) && fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode)) {
+				/* the target's content under the link's name */
+				rc = follow_top(rootfd, in_root, path, &tfd, target, sizeof(target), e);
+				if (rc == 0) {
+					rc = emit(w, tfd, target, base, 0);
+					close(tfd);
+				}
+			} else {
+				rc = emit(w, pfd, base, base, 0);
+			}
+		}
 	}
 	if (pfd >= 0)
 		close(pfd);
@@ -984,6 +1036,14 @@ static int extract_entry(struct xctx *x, struct bxtar_reader *r, const struct bx
 	pfd = open_parent(x, path, &name);
 	if (pfd < 0)
 		return -1;
+	if ((x->flags & BXTAR_NO_OVERWRITE) && ent->type != '5') {
+		struct stat st;
+
+		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			close(pfd);
+			return 0; /* taken: kept as it is (bxtar_next skips the data) */
+		}
+	}
 	switch (ent->type) {
 	case '0':
 		rc = extract_file(x, r, pfd, name, shown, ent);

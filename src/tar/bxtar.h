@@ -46,6 +46,10 @@ ssize_t bxtar_fd_read(void *ctx, void *buf, size_t n);
  * relative to rootfd as usual. A top-level symlink is sent as a symlink. */
 int bxtar_create(int rootfd, int in_root, const char *path, bxtar_write_fn w, void *ctx,
 		 struct bxtar_err *e);
+#define BXTAR_FOLLOW 1u /* create: a top-level symlink is followed (its target sent under its name) */
+/* bxtar_create with flags (BXTAR_FOLLOW). */
+int bxtar_create_ex(int rootfd, int in_root, const char *path, unsigned flags, bxtar_write_fn w, void *ctx,
+		    struct bxtar_err *e);
 
 /* Where a copy lands, with docker cp's rules. single: the stream holds one
  * top entry (from bxtar_create): when dst is an existing directory it goes
@@ -55,7 +59,9 @@ int bxtar_create(int rootfd, int in_root, const char *path, bxtar_write_fn w, vo
 int bxtar_target(int rootfd, int in_root, const char *dst, int single, int *dirfd,
 		 char rename[256], struct bxtar_err *e);
 
-#define BXTAR_CHOWN 1u /* set ownership (errors ignored unless running as root) */
+#define BXTAR_CHOWN 1u        /* set ownership (errors ignored unless running as root) */
+#define BXTAR_NO_OVERWRITE 2u /* keep what exists: an entry whose name is taken is skipped
+			       * (directories are still merged into) */
 
 /* Extracts a stream beneath dirfd. rename: "" or the top entry's new name. */
 int bxtar_extract(int dirfd, const char *rename, bxtar_read_fn r, void *ctx, unsigned flags,

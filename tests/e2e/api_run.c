@@ -84,12 +84,28 @@ int main(void)
 	boxlite_error_free(err);
 	err = NULL;
 
-	/* After stop, exec says the box is not running. */
+	/* After stop, exec wakes a box without a command of its own (it runs
+	 * the image's default): create-then-exec, as the reference's SDKs. */
 	CHECK(boxlite_box_stop(box, 0, NULL) == 0);
+	CHECK(boxlite_box_run(box, argv1, &st, NULL, NULL, &err) == 0 && st.exit_code == 7);
+	CHECK(boxlite_box_remove(box, NULL) == 0);
+	boxlite_box_options_free(o);
+
+	/* A job (created with a command) is never started by exec: that would
+	 * run its command; the error says so. */
+	const char *job[] = { "sleep", "300", NULL };
+	o = boxlite_box_options_new("localhost/busybox:latest");
+	CHECK(boxlite_box_options_set_command(o, job) == 0);
+	CHECK(boxlite_box_create(rt, o, &box, NULL) == 0);
 	CHECK(boxlite_box_run(box, argv1, &st, NULL, NULL, &err) == -ENOTCONN);
+	CHECK(err && strstr(boxlite_error_message(err), "starting it would run its main command"));
 	boxlite_error_free(err);
 	err = NULL;
-
+	CHECK(boxlite_box_start(box, NULL) == 0 && boxlite_box_stop(box, 0, NULL) == 0);
+	CHECK(boxlite_box_run(box, argv1, &st, NULL, NULL, &err) == -ENOTCONN);
+	CHECK(err && strstr(boxlite_error_message(err), "a second time"));
+	boxlite_error_free(err);
+	err = NULL;
 	CHECK(boxlite_box_remove(box, NULL) == 0);
 	boxlite_box_options_free(o);
 

@@ -36,6 +36,9 @@ expect_eq "exec without --: a later -- is the command's" "$("$BOXLITE" exec sep 
 expect_eq "exec -- -- : the second is the command's" "$("$BOXLITE" exec sep -- echo -- z)" "-- z"
 
 C=$("$BOXLITE" create --name job $IMG -- echo created)
+out=$("$BOXLITE" exec job -- true 2>&1); rc=$?
+expect_eq "exec never starts a job (a box created with a command)" "$rc" "125"
+expect_contains "and says why" "$out" "starting it would run its main command"
 "$BOXLITE" start job >/dev/null
 "$BOXLITE" wait job >/dev/null
 expect_eq "create IMAGE -- COMMAND: the stored command" "$("$BOXLITE" logs job)" "created"
@@ -101,8 +104,7 @@ expect_eq "a changed tree gets its own disk" "$("$BOXLITE" run --rm --rootfs "$R
 expect_eq "two disks now" "$(bases | grep -c .)" "2"
 "$BOXLITE" create --name rfbox --rootfs "$R" >/dev/null
 expect_eq "create --rootfs: the box's image" "$("$BOXLITE" inspect -f '{{.Image}}' rfbox)" "rootfs:$R"
-"$BOXLITE" start rfbox >/dev/null
-expect_eq "a --rootfs box without a command idles for exec" "$("$BOXLITE" exec rfbox -- echo idle)" "idle"
+expect_eq "a --rootfs box without a command: exec starts it" "$("$BOXLITE" exec rfbox -- echo idle)" "idle"
 "$BOXLITE" rm -f rfbox >/dev/null
 usage_error "run --rootfs: missing directory" "--rootfs $T_HOME/nope" run --rootfs "$T_HOME/nope" true
 out=$("$BOXLITE" run --rm --rootfs / true 2>&1); rc=$?
@@ -210,6 +212,57 @@ for cmd in run create start stop restart rm ls ps inspect port wait logs stats p
 done
 expect_contains "run --help lists --" "$("$BOXLITE" run --help)" "IMAGE [--] [COMMAND"
 expect_contains "exec --help lists --" "$("$BOXLITE" exec --help)" "BOX [--] COMMAND"
+
+# ---- create without a command, then exec or cp: the box starts on demand
+"$BOXLITE" create --name mybox $IMG >/dev/null
+expect_eq "create --name mybox IMAGE; exec mybox -- echo" "$("$BOXLITE" exec mybox -- echo "hello")" "hello"
+"$BOXLITE" stop mybox >/dev/null
+echo 'print("script")' > "$T_HOME/script.py"
+"$BOXLITE" cp "$T_HOME/script.py" mybox:/tmp/script.py && pass "cp into a stopped box without a command" ||
+	fail "cp into a stopped box"
+expect_eq "the box came up for it" "$("$BOXLITE" exec mybox -- cat /tmp/script.py)" 'print("script")'
+"$BOXLITE" rm -f mybox >/dev/null
+expect_eq "rm mybox (a stopped box)" "$("$BOXLITE" create --name mybox $IMG >/dev/null; "$BOXLITE" rm mybox | wc -l)" "1"
+
+# ---- cp: the page's examples and flags
+K=$("$BOXLITE" run -d --name cpbox $IMG sleep 300)
+mkdir -p "$T_HOME/data/sub" && echo one > "$T_HOME/data/a" && echo two > "$T_HOME/data/sub/b"
+"$BOXLITE" exec cpbox -- mkdir -p /work /data
+"$BOXLITE" cp "$T_HOME/script.py" cpbox:/work/script.py
+expect_eq "cp ./script.py box:/work/script.py" "$("$BOXLITE" exec cpbox -- cat /work/script.py)" 'print("script")'
+"$BOXLITE" exec cpbox -- sh -c 'mkdir -p /var/log && echo logline > /var/log/app.log'
+"$BOXLITE" cp cpbox:/var/log/app.log "$T_HOME/app.log"
+expect_eq "cp box:/var/log/app.log ./app.log" "$(cat "$T_HOME/app.log")" "logline"
+"$BOXLITE" cp --no-overwrite "$T_HOME/data/" cpbox:/data/
+"$BOXLITE" exec cpbox -- sh -c 'echo changed > /data/data/a'
+"$BOXLITE" cp --no-overwrite "$T_HOME/data/" cpbox:/data/
+expect_eq "cp --no-overwrite ./data/ box:/data/ again: the box's change kept" \
+	"$("$BOXLITE" exec cpbox -- cat /data/data/a /data/data/sub/b)" "changed
+two"
+"$BOXLITE" exec cpbox -- sh -c 'echo kept > /data/a'
+"$BOXLITE" cp --no-overwrite "$T_HOME/data/." cpbox:/data/
+expect_eq "cp --no-overwrite: new files copied, existing kept" \
+	"$("$BOXLITE" exec cpbox -- sh -c 'cat /data/a /data/sub/b')" "kept
+two"
+"$BOXLITE" exec cpbox -- sh -c 'echo linked > /tmp/real && ln -s /tmp/real /tmp/lnk'
+"$BOXLITE" cp cpbox:/tmp/lnk "$T_HOME/lnk-plain"
+[ -L "$T_HOME/lnk-plain" ] && pass "cp of a symlink copies the link" || fail "cp copied the link's target"
+"$BOXLITE" cp -L cpbox:/tmp/lnk "$T_HOME/lnk-followed"
+[ -f "$T_HOME/lnk-followed" ] && [ ! -L "$T_HOME/lnk-followed" ] && [ "$(cat "$T_HOME/lnk-followed")" = linked ] &&
+	pass "cp -L (--follow-symlinks) out: the target's content" || fail "cp -L out: $(ls -la "$T_HOME/lnk-followed")"
+ln -s "$T_HOME/data/a" "$T_HOME/hostlink"
+"$BOXLITE" cp --follow-symlinks "$T_HOME/hostlink" cpbox:/tmp/fromhost
+expect_eq "cp --follow-symlinks in" "$("$BOXLITE" exec cpbox -- sh -c 'test -L /tmp/fromhost || cat /tmp/fromhost')" "one"
+"$BOXLITE" exec cpbox -- sh -c 'mkdir /pdir && echo x > /pdir/x'
+mkdir -p "$T_HOME/withparent" "$T_HOME/flat"
+"$BOXLITE" cp cpbox:/pdir "$T_HOME/withparent"
+[ -f "$T_HOME/withparent/pdir/x" ] && pass "cp box:DIR into an existing dir: DIR itself" ||
+	fail "cp box:DIR: $(ls -R "$T_HOME/withparent" | tr '\n' ' ')"
+"$BOXLITE" cp --include-parent=false cpbox:/pdir "$T_HOME/flat"
+[ -f "$T_HOME/flat/x" ] && [ ! -e "$T_HOME/flat/pdir" ] && pass "cp --include-parent=false: only its contents" ||
+	fail "cp --include-parent=false: $(ls -R "$T_HOME/flat" | tr '\n' ' ')"
+"$BOXLITE" rm -f cpbox >/dev/null
+usage_error "cp: bad --include-parent" "--include-parent is true or false" cp --include-parent=maybe a b:/c
 
 # ---- inspect: -f Go templates, --format json|yaml, -l
 expect_eq "inspect -f {{.State.Status}}" "$("$BOXLITE" inspect -f '{{.State.Status}}' sep)" "running"

@@ -65,7 +65,7 @@ nid=$("$BOXLITE" create --network none localhost/busybox:latest true)
 out=$("$BOXLITE" port add "$nid" 0:80 2>&1); rc=$?
 expect_eq "no-network box exits 125" "$rc" "125"
 expect_contains "no-network message" "$out" "has no network"
-out=$("$BOXLITE" port add "$nid" 80 2>&1)
+out=$("$BOXLITE" port add "$nid" 80:http 2>&1)
 expect_contains "bad spec message" "$out" "port add wants"
 "$BOXLITE" rm -f "$nid" >/dev/null
 

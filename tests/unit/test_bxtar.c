@@ -49,7 +49,7 @@ static int create(const char *src, const char *file, struct bxtar_err *e)
 	return rc;
 }
 
-static int extract(const char *file, const char *dst, int single, struct bxtar_err *e)
+static int extract_flags(const char *file, const char *dst, int single, unsigned flags, struct bxtar_err *e)
 {
 	char p[512], rename[256];
 	int root = open(tmp, O_PATH | O_DIRECTORY), fd, dirfd, rc;
@@ -58,12 +58,52 @@ static int extract(const char *file, const char *dst, int single, struct bxtar_e
 	fd = open(p, O_RDONLY);
 	rc = bxtar_target(root, 0, dst, single, &dirfd, rename, e);
 	if (rc == 0) {
-		rc = bxtar_extract(dirfd, rename, fd_read, &fd, 0, e);
+		rc = bxtar_extract(dirfd, rename, fd_read, &fd, flags, e);
 		close(dirfd);
 	}
 	close(fd);
 	close(root);
 	return rc;
+}
+
+static int extract(const char *file, const char *dst, int single, struct bxtar_err *e)
+{
+	return extract_flags(file, dst, single, 0, e);
+}
+
+/* cp -L (BXTAR_FOLLOW: a top-level link's target under the link's name, a
+ * link inside still a link) and --no-overwrite (BXTAR_NO_OVERWRITE). */
+static void test_follow_and_keep(void)
+{
+	struct bxtar_err e = { 0 };
+	char p[512];
+	int root = open(tmp, O_PATH | O_DIRECTORY), fd;
+
+	CHECK(sh("mkdir -p fk/dir && echo target > fk/real.txt && ln -s real.txt fk/link.txt"
+		 " && ln -s ../real.txt fk/dir/inner && ln -s dir fk/dirlink", NULL) == 0);
+	snprintf(p, sizeof(p), "%s/f1.tar", tmp);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(bxtar_create_ex(root, 0, "fk/link.txt", BXTAR_FOLLOW, fd_write, &fd, &e) == 0);
+	close(fd);
+	CHECK(sh("mkdir fo && tar -C fo -xf f1.tar && test -f fo/link.txt && ! test -L fo/link.txt"
+		 " && grep -qx target fo/link.txt", NULL) == 0);
+	snprintf(p, sizeof(p), "%s/f2.tar", tmp);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(bxtar_create_ex(root, 0, "fk/dirlink", BXTAR_FOLLOW, fd_write, &fd, &e) == 0);
+	close(fd);
+	CHECK(sh("mkdir fo2 && tar -C fo2 -xf f2.tar && test -d fo2/dirlink && test -L fo2/dirlink/inner", NULL) == 0);
+	CHECK(create("fk/link.txt", "f3.tar", &e) == 0); /* without: the link itself */
+	CHECK(sh("mkdir fo3 && tar -C fo3 -xf f3.tar && test -L fo3/link.txt", NULL) == 0);
+
+	/* keep what exists: a.txt kept, b.txt new, a subdirectory merged into */
+	CHECK(sh("mkdir -p kin/sub kout/kin/sub && echo new > kin/a.txt && echo new > kin/b.txt"
+		 " && echo new > kin/sub/c && echo old > kout/kin/a.txt && echo old > kout/kin/sub/c", NULL) == 0);
+	CHECK(create("kin", "k.tar", &e) == 0);
+	CHECK(extract_flags("k.tar", "kout", 1, BXTAR_NO_OVERWRITE, &e) == 0);
+	CHECK(sh("grep -qx old kout/kin/a.txt && grep -qx new kout/kin/b.txt && grep -qx old kout/kin/sub/c", NULL) == 0);
+	CHECK(extract("k.tar", "kout", 1, &e) == 0); /* and without: replaced */
+	CHECK(sh("grep -qx new kout/kin/a.txt && grep -qx new kout/kin/sub/c", NULL) == 0);
+	close(root);
 }
 
 int main(void)
@@ -115,6 +155,8 @@ int main(void)
 	/* a dir over a file */
 	memset(&e, 0, sizeof(e));
 	CHECK(extract("t1.tar", "renamed.txt", 1, &e) == -ENOTDIR);
+
+	test_follow_and_keep();
 
 	/* GNU tar's output (pax and gnu formats) extracts identically */
 	CHECK(sh("tar --format=pax -cf g1.tar src && tar --format=gnu -cf g2.tar src", NULL) == 0);
