@@ -18,6 +18,8 @@ PACKAGES=(
   libjansson-dev libarchive-dev libsqlite3-dev libcurl4-openssl-dev
   # tests
   tmux procps psmisc util-linux python3 python3-yaml
+  # the Python SDK (sdks/python): headers to build it, pytest to test it
+  python3-dev python3-pytest python3-pytest-asyncio
   # completion scripts are checked with each shell's own parser
   zsh fish
   # the jail (seccomp filter)

@@ -1,0 +1,811 @@
+/* boxlite.boxlite: the CPython extension over libboxlite. Three thin types
+ * (Runtime, Box, Exec) whose blocking calls release the GIL; the async API,
+ * the options classes and SimpleBox are Python on top (sdks/python/boxlite).
+ * Errors are raised as the classes of boxlite.errors, chosen by the
+ * library's error code; the message is the library's. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "boxlite.h"
+
+/* ------------------------------------------------------------------ errors */
+
+static PyObject *errors_module;
+
+/* The boxlite.errors class for a library error code. */
+static PyObject *error_class(int code)
+{
+	const char *name;
+
+	switch (-code) {
+	case ENOENT: name = "NotFoundError"; break;
+	case EEXIST: name = "AlreadyExistsError"; break;
+	case EINVAL:
+	case E2BIG:
+	case ENAMETOOLONG: name = "InvalidArgumentError"; break;
+	case ETIMEDOUT: name = "TimeoutError"; break;
+	case ENOTCONN:
+	case EALREADY:
+	case EBUSY: name = "InvalidStateError"; break;
+	case EACCES:
+	case EPERM: name = "PermissionDeniedError"; break;
+	case ENOTSUP: name = "UnsupportedError"; break;
+	default: name = "BoxliteRuntimeError"; break;
+	}
+	return PyObject_GetAttrString(errors_module, name);
+}
+
+/* Raises the error for code (err may be NULL: then strerror) and frees err. */
+static PyObject *raise_err(int code, boxlite_error *err)
+{
+	PyObject *cls = error_class(code);
+
+	PyErr_SetString(cls ? cls : PyExc_RuntimeError, err ? boxlite_error_message(err) : strerror(-code));
+	Py_XDECREF(cls);
+	boxlite_error_free(err);
+	return NULL;
+}
+
+/* A NULL-terminated char * array from a list of str (NULL for None). */
+static const char **strv(PyObject *list, Py_ssize_t *n_out)
+{
+	Py_ssize_t n;
+	const char **v;
+
+	if (list == Py_None)
+		return NULL;
+	if (!PyList_Check(list) && !PyTuple_Check(list)) {
+		PyErr_SetString(PyExc_TypeError, "expected a list of str");
+		return NULL;
+	}
+	n = PySequence_Size(list);
+	v = PyMem_Calloc((size_t)n + 1, sizeof(*v));
+	if (!v)
+		return (const char **)PyErr_NoMemory();
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *s = PySequence_Fast_GET_ITEM(list, i);
+
+		if (!PyUnicode_Check(s) || !(v[i] = PyUnicode_AsUTF8(s))) {
+			if (!PyErr_Occurred())
+				PyErr_SetString(PyExc_TypeError, "expected a list of str");
+			PyMem_Free(v);
+			return NULL;
+		}
+	}
+	if (n_out)
+		*n_out = n;
+	return v;
+}
+
+/* ------------------------------------------------------------------- Exec */
+
+typedef struct {
+	PyObject_HEAD boxlite_exec *x;
+	PyObject *box; /* keeps the Box (and so the runtime) alive */
+} ExecObject;
+
+static void exec_dealloc(ExecObject *self)
+{
+	if (self->x) {
+		Py_BEGIN_ALLOW_THREADS boxlite_exec_free(self->x);
+		Py_END_ALLOW_THREADS
+	}
+	Py_XDECREF(self->box);
+	Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int exec_check(ExecObject *self)
+{
+	if (!self->x) {
+		PyErr_SetString(PyExc_RuntimeError, "the execution was released");
+		return -1;
+	}
+	return 0;
+}
+
+static PyObject *exec_fds(ExecObject *self, PyObject *unused)
+{
+	(void)unused;
+	if (exec_check(self) < 0)
+		return NULL;
+	return Py_BuildValue("(iii)", boxlite_exec_stdin_fd(self->x), boxlite_exec_stdout_fd(self->x),
+			     boxlite_exec_stderr_fd(self->x));
+}
+
+/* wait(timeout_ms=-1) -> (exit_code, signal) or None when the time ran out. */
+static PyObject *exec_wait(ExecObject *self, PyObject *args)
+{
+	int timeout_ms = -1, rc;
+	boxlite_exit_status st = { -1, 0 };
+	boxlite_error *err = NULL;
+
+	if (!PyArg_ParseTuple(args, "|i", &timeout_ms) || exec_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_exec_wait(self->x, timeout_ms, &st, &err);
+	Py_END_ALLOW_THREADS
+	if (rc == -ETIMEDOUT && timeout_ms >= 0) {
+		boxlite_error_free(err);
+		Py_RETURN_NONE;
+	}
+	if (rc < 0)
+		return raise_err(rc, err);
+	return Py_BuildValue("(ii)", st.exit_code, st.signal);
+}
+
+static PyObject *exec_signal(ExecObject *self, PyObject *args)
+{
+	int sig, rc;
+
+	if (!PyArg_ParseTuple(args, "i", &sig) || exec_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_exec_signal(self->x, sig);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *exec_resize(ExecObject *self, PyObject *args)
+{
+	unsigned short rows, cols;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "HH", &rows, &cols) || exec_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_exec_resize(self->x, rows, cols);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *exec_close_stdin(ExecObject *self, PyObject *unused)
+{
+	(void)unused;
+	if (exec_check(self) < 0)
+		return NULL;
+	boxlite_exec_close_stdin(self->x);
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef exec_methods[] = {
+	{ "fds", (PyCFunction)exec_fds, METH_NOARGS, "(stdin, stdout, stderr) socket fds of the session" },
+	{ "wait", (PyCFunction)exec_wait, METH_VARARGS,
+	  "wait(timeout_ms=-1) -> (exit_code, signal), or None when timeout_ms ran out (releases the GIL)" },
+	{ "signal", (PyCFunction)exec_signal, METH_VARARGS, "signal(sig): sends sig to the command" },
+	{ "resize", (PyCFunction)exec_resize, METH_VARARGS, "resize(rows, cols): a tty's new size" },
+	{ "close_stdin", (PyCFunction)exec_close_stdin, METH_NOARGS, "sends EOF on the command's stdin" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static PyTypeObject ExecType = {
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "boxlite.boxlite.NativeExec",
+	.tp_basicsize = sizeof(ExecObject),
+	.tp_dealloc = (destructor)exec_dealloc,
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_doc = "A command running in a box (libboxlite's boxlite_exec).",
+	.tp_methods = exec_methods,
+};
+
+/* -------------------------------------------------------------------- Box */
+
+typedef struct {
+	PyObject_HEAD boxlite_box *box;
+	PyObject *runtime;
+} BoxObject;
+
+static void box_dealloc(BoxObject *self)
+{
+	if (self->box) {
+		Py_BEGIN_ALLOW_THREADS boxlite_box_free(self->box);
+		Py_END_ALLOW_THREADS
+	}
+	Py_XDECREF(self->runtime);
+	Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int box_check(BoxObject *self)
+{
+	if (!self->box) {
+		PyErr_SetString(PyExc_RuntimeError, "the box was removed");
+		return -1;
+	}
+	return 0;
+}
+
+static PyObject *box_id(BoxObject *self, void *unused)
+{
+	(void)unused;
+	if (box_check(self) < 0)
+		return NULL;
+	return PyUnicode_FromString(boxlite_box_id(self->box));
+}
+
+/* info() -> dict: id, name, image, state, exit_code, reason, shim_pid,
+ * qemu_pid, detached, created_at_ns, started_at_ns, finished_at_ns. */
+static PyObject *info_dict(const boxlite_box_info *i)
+{
+	return Py_BuildValue("{s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:O, s:K, s:K, s:K}", "id", i->id, "name",
+			     i->name, "image", i->image, "state", boxlite_box_state_name(i->state), "exit_code",
+			     (int)i->exit_code, "reason", i->reason, "shim_pid", (int)i->shim_pid, "qemu_pid",
+			     (int)i->qemu_pid, "detached", i->detached ? Py_True : Py_False, "created_at_ns",
+			     (unsigned long long)i->created_at, "started_at_ns", (unsigned long long)i->started_at,
+			     "finished_at_ns", (unsigned long long)i->finished_at);
+}
+
+static PyObject *box_info(BoxObject *self, PyObject *unused)
+{
+	boxlite_box_info info = { .struct_size = sizeof(info) };
+	boxlite_error *err = NULL;
+	int rc;
+
+	(void)unused;
+	if (box_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_info_get(self->box, &info, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	return info_dict(&info);
+}
+
+static PyObject *box_inspect(BoxObject *self, PyObject *unused)
+{
+	boxlite_error *err = NULL;
+	char *json = NULL;
+	PyObject *s;
+	int rc;
+
+	(void)unused;
+	if (box_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_inspect(self->box, &json, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	s = PyUnicode_FromString(json);
+	free(json);
+	return s;
+}
+
+static PyObject *box_start(BoxObject *self, PyObject *unused)
+{
+	boxlite_error *err = NULL;
+	int rc;
+
+	(void)unused;
+	if (box_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_start(self->box, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0 && rc != -EALREADY)
+		return raise_err(rc, err);
+	boxlite_error_free(err);
+	Py_RETURN_NONE;
+}
+
+static PyObject *box_stop(BoxObject *self, PyObject *args)
+{
+	unsigned int timeout_ms = 0;
+	boxlite_error *err = NULL;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "|I", &timeout_ms) || box_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_stop(self->box, timeout_ms, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	Py_RETURN_NONE;
+}
+
+/* remove(): the handle is freed by the library, whatever the result. */
+static PyObject *box_remove(BoxObject *self, PyObject *unused)
+{
+	boxlite_error *err = NULL;
+	boxlite_box *box = self->box;
+	int rc;
+
+	(void)unused;
+	if (box_check(self) < 0)
+		return NULL;
+	self->box = NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_remove(box, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	Py_RETURN_NONE;
+}
+
+/* exec(argv, env=None, cwd=None, user=None, tty=False, rows=0, cols=0,
+ *      timeout_ms=0) -> NativeExec, stdin open. */
+static PyObject *box_exec(BoxObject *self, PyObject *args, PyObject *kw)
+{
+	static char *names[] = { "argv", "env", "cwd", "user", "tty", "rows", "cols", "timeout_ms", NULL };
+	PyObject *argv_o, *env_o = Py_None;
+	const char *cwd = NULL, *user = NULL, **argv = NULL, **env = NULL;
+	int tty = 0;
+	unsigned short rows = 0, cols = 0;
+	unsigned int timeout_ms = 0;
+	boxlite_exec *x = NULL;
+	boxlite_error *err = NULL;
+	ExecObject *e;
+	int rc;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OzzpHHI", names, &argv_o, &env_o, &cwd, &user, &tty, &rows,
+					 &cols, &timeout_ms) ||
+	    box_check(self) < 0)
+		return NULL;
+	if (!(argv = strv(argv_o, NULL)) || (env_o != Py_None && !(env = strv(env_o, NULL)))) {
+		PyMem_Free(argv);
+		return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_ValueError, "the command is empty");
+	}
+	{
+		boxlite_exec_options o = { .struct_size = sizeof(o), .argv = argv, .env = env, .workdir = cwd,
+					   .user = user, .tty = (uint32_t)tty, .tty_rows = rows, .tty_cols = cols,
+					   .timeout_ms = timeout_ms };
+		Py_BEGIN_ALLOW_THREADS rc = boxlite_exec_start(self->box, &o, &x, &err);
+		Py_END_ALLOW_THREADS
+	}
+	PyMem_Free(argv);
+	PyMem_Free(env);
+	if (rc < 0)
+		return raise_err(rc, err);
+	e = PyObject_New(ExecObject, &ExecType);
+	if (!e) {
+		boxlite_exec_free(x);
+		return NULL;
+	}
+	e->x = x;
+	e->box = (PyObject *)self;
+	Py_INCREF(self);
+	return (PyObject *)e;
+}
+
+static PyObject *box_copy(BoxObject *self, PyObject *args, int in)
+{
+	const char *src, *dst;
+	int follow = 0, no_overwrite = 0, rc;
+	boxlite_copy_options co = { .struct_size = sizeof(co) };
+	boxlite_error *err = NULL;
+
+	if (!PyArg_ParseTuple(args, "ss|pp", &src, &dst, &follow, &no_overwrite) || box_check(self) < 0)
+		return NULL;
+	co.follow_symlinks = follow;
+	co.no_overwrite = no_overwrite;
+	Py_BEGIN_ALLOW_THREADS rc = in ? boxlite_box_copy_in_ex(self->box, src, dst, &co, &err)
+				       : boxlite_box_copy_out_ex(self->box, src, dst, &co, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	Py_RETURN_NONE;
+}
+
+static PyObject *box_copy_in(BoxObject *self, PyObject *args)
+{
+	return box_copy(self, args, 1);
+}
+
+static PyObject *box_copy_out(BoxObject *self, PyObject *args)
+{
+	return box_copy(self, args, 0);
+}
+
+static PyObject *box_stats(BoxObject *self, PyObject *unused)
+{
+	boxlite_box_stats st = { .struct_size = sizeof(st) };
+	boxlite_error *err = NULL;
+	int rc;
+
+	(void)unused;
+	if (box_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_stats_get(self->box, &st, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	return Py_BuildValue("{s:K, s:K, s:K, s:K, s:K, s:K}", "host_cpu_ns", (unsigned long long)st.host_cpu_ns,
+			     "host_rss_bytes", (unsigned long long)st.host_rss_bytes, "guest_mem_total_bytes",
+			     (unsigned long long)st.guest_mem_total_bytes, "guest_mem_available_bytes",
+			     (unsigned long long)st.guest_mem_available_bytes, "spawn_ns",
+			     (unsigned long long)st.timings.spawn, "ready_ns", (unsigned long long)st.timings.ready);
+}
+
+static PyMethodDef box_methods[] = {
+	{ "info", (PyCFunction)box_info, METH_NOARGS, "info() -> dict of the box's state" },
+	{ "inspect", (PyCFunction)box_inspect, METH_NOARGS, "inspect() -> the library's inspect JSON" },
+	{ "start", (PyCFunction)box_start, METH_NOARGS, "start(): boots the box (a running one: nothing)" },
+	{ "stop", (PyCFunction)box_stop, METH_VARARGS, "stop(timeout_ms=0)" },
+	{ "remove", (PyCFunction)box_remove, METH_NOARGS, "remove(): stops and deletes the box" },
+	{ "exec", (PyCFunction)(void (*)(void))box_exec, METH_VARARGS | METH_KEYWORDS,
+	  "exec(argv, env=None, cwd=None, user=None, tty=False, rows=0, cols=0, timeout_ms=0) -> NativeExec" },
+	{ "copy_in", (PyCFunction)box_copy_in, METH_VARARGS, "copy_in(host, guest, follow=False, no_overwrite=False)" },
+	{ "copy_out", (PyCFunction)box_copy_out, METH_VARARGS,
+	  "copy_out(guest, host, follow=False, no_overwrite=False)" },
+	{ "stats", (PyCFunction)box_stats, METH_NOARGS, "stats() -> dict of host and guest figures" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static PyGetSetDef box_getset[] = {
+	{ "id", (getter)box_id, NULL, "the box's id", NULL },
+	{ NULL, NULL, NULL, NULL, NULL },
+};
+
+static PyTypeObject BoxType = {
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "boxlite.boxlite.NativeBox",
+	.tp_basicsize = sizeof(BoxObject),
+	.tp_dealloc = (destructor)box_dealloc,
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_doc = "A box (libboxlite's boxlite_box).",
+	.tp_methods = box_methods,
+	.tp_getset = box_getset,
+};
+
+static PyObject *wrap_box(PyObject *runtime, boxlite_box *box)
+{
+	BoxObject *b = PyObject_New(BoxObject, &BoxType);
+
+	if (!b) {
+		boxlite_box_free(box);
+		return NULL;
+	}
+	b->box = box;
+	b->runtime = runtime;
+	Py_INCREF(runtime);
+	return (PyObject *)b;
+}
+
+/* ---------------------------------------------------------------- Runtime */
+
+typedef struct {
+	PyObject_HEAD boxlite_runtime *rt;
+} RuntimeObject;
+
+static void runtime_dealloc(RuntimeObject *self)
+{
+	if (self->rt)
+		boxlite_runtime_close(self->rt);
+	Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int runtime_init(RuntimeObject *self, PyObject *args, PyObject *kw)
+{
+	static char *names[] = { "home", NULL };
+	const char *home = NULL;
+	boxlite_error *err = NULL;
+	int rc;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|z", names, &home))
+		return -1;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_runtime_open(home, &self->rt, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0) {
+		raise_err(rc, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int rt_check(RuntimeObject *self)
+{
+	if (!self->rt) {
+		PyErr_SetString(PyExc_RuntimeError, "the runtime was shut down");
+		return -1;
+	}
+	return 0;
+}
+
+static PyObject *runtime_home(RuntimeObject *self, void *unused)
+{
+	(void)unused;
+	if (rt_check(self) < 0)
+		return NULL;
+	return PyUnicode_FromString(boxlite_runtime_home(self->rt));
+}
+
+/* set_registries([dict(host, transport, skip_verify, search, username,
+ * password, token)]) */
+static PyObject *runtime_set_registries(RuntimeObject *self, PyObject *args)
+{
+	PyObject *list;
+	boxlite_image_registry *regs;
+	boxlite_error *err = NULL;
+	Py_ssize_t n;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list) || rt_check(self) < 0)
+		return NULL;
+	n = PyList_Size(list);
+	if (!(regs = PyMem_Calloc((size_t)(n ? n : 1), sizeof(*regs))))
+		return PyErr_NoMemory();
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *d = PyList_GET_ITEM(list, i), *v;
+
+		if (!PyDict_Check(d)) {
+			PyMem_Free(regs);
+			return PyErr_Format(PyExc_TypeError, "registry %zd: expected a dict", i);
+		}
+		regs[i].struct_size = sizeof(regs[i]);
+#define STR_FIELD(key, field)                                                             \
+	if ((v = PyDict_GetItemString(d, key)) && v != Py_None && !(regs[i].field = PyUnicode_AsUTF8(v))) { \
+		PyMem_Free(regs);                                                         \
+		return NULL;                                                              \
+	}
+		STR_FIELD("host", host)
+		STR_FIELD("transport", transport)
+		STR_FIELD("username", username)
+		STR_FIELD("password", password)
+		STR_FIELD("token", token)
+#undef STR_FIELD
+		regs[i].skip_verify = (v = PyDict_GetItemString(d, "skip_verify")) && PyObject_IsTrue(v);
+		regs[i].search = (v = PyDict_GetItemString(d, "search")) && PyObject_IsTrue(v);
+	}
+	rc = boxlite_runtime_set_image_registries(self->rt, regs, (size_t)n, &err);
+	PyMem_Free(regs);
+	if (rc < 0)
+		return raise_err(rc, err);
+	Py_RETURN_NONE;
+}
+
+/* Fills o from the dict the Python layer built (boxlite/options.py). */
+static int apply_options(boxlite_box_options *o, PyObject *d)
+{
+	PyObject *v;
+	int rc = 0;
+
+#define GET(key) ((v = PyDict_GetItemString(d, key)) && v != Py_None)
+#define CHECK_RC(call, what)                                                                  \
+	do {                                                                                  \
+		if ((rc = (call)) < 0) {                                                      \
+			PyObject *cls = error_class(rc);                                      \
+			if (!PyErr_Occurred())                                                \
+				PyErr_Format(cls ? cls : PyExc_ValueError, "BoxOptions.%s: %s", what, \
+					     rc == -EINVAL ? "invalid value" : strerror(-rc)); \
+			Py_XDECREF(cls);                                                      \
+			return -1;                                                            \
+		}                                                                             \
+	} while (0)
+	if (GET("rootfs"))
+		CHECK_RC(boxlite_box_options_set_rootfs(o, PyUnicode_AsUTF8(v)), "rootfs_path");
+	if (GET("cpus"))
+		CHECK_RC(boxlite_box_options_set_cpus(o, (uint32_t)PyLong_AsUnsignedLong(v)), "cpus");
+	if (GET("memory_mib"))
+		CHECK_RC(boxlite_box_options_set_memory_mib(o, (uint32_t)PyLong_AsUnsignedLong(v)), "memory_mib");
+	if (GET("disk_size_gb"))
+		CHECK_RC(boxlite_box_options_set_disk_size_gb(o, (uint32_t)PyLong_AsUnsignedLong(v)), "disk_size_gb");
+	if (GET("working_dir"))
+		CHECK_RC(boxlite_box_options_set_workdir(o, PyUnicode_AsUTF8(v)), "working_dir");
+	if (GET("user"))
+		CHECK_RC(boxlite_box_options_set_user(o, PyUnicode_AsUTF8(v)), "user");
+	if (GET("name"))
+		CHECK_RC(boxlite_box_options_set_name(o, PyUnicode_AsUTF8(v)), "name");
+	if (GET("network"))
+		boxlite_box_options_set_network(o, PyObject_IsTrue(v));
+	if (GET("detach"))
+		boxlite_box_options_set_detach(o, PyObject_IsTrue(v));
+	if (GET("auto_remove"))
+		boxlite_box_options_set_auto_remove(o, PyObject_IsTrue(v));
+	if (GET("env")) {
+		const char **kv = strv(v, NULL);
+		if (!kv)
+			return -1;
+		for (size_t i = 0; kv[i]; i++)
+			if ((rc = boxlite_box_options_add_env(o, kv[i])) < 0)
+				break;
+		PyMem_Free(kv);
+		CHECK_RC(rc, "env");
+	}
+	if (GET("cmd") || GET("entrypoint")) {
+		const char *which[] = { "entrypoint", "cmd" };
+		for (int k = 0; k < 2; k++) {
+			const char **argv;
+			if (!GET(which[k]))
+				continue;
+			if (!(argv = strv(v, NULL)))
+				return -1;
+			rc = k ? boxlite_box_options_set_command(o, argv) : boxlite_box_options_set_entrypoint(o, argv);
+			PyMem_Free(argv);
+			CHECK_RC(rc, which[k]);
+		}
+	}
+	if (GET("volumes")) { /* [(host or None, guest, read_only)] */
+		for (Py_ssize_t i = 0; i < PyList_Size(v); i++) {
+			const char *host = NULL, *guest;
+			int ro = 0;
+			if (!PyArg_ParseTuple(PyList_GET_ITEM(v, i), "zsp", &host, &guest, &ro))
+				return -1;
+			CHECK_RC(boxlite_box_options_add_volume(o, host, guest, ro), "volumes");
+		}
+	}
+	if (GET("ports")) { /* [(host_ip or None, host_port, guest_port, proto)] */
+		for (Py_ssize_t i = 0; i < PyList_Size(v); i++) {
+			const char *ip = NULL, *proto = "tcp";
+			unsigned int hp = 0, gp = 0;
+			if (!PyArg_ParseTuple(PyList_GET_ITEM(v, i), "zIIs", &ip, &hp, &gp, &proto))
+				return -1;
+			CHECK_RC(boxlite_box_options_add_port(o, ip, hp, gp, proto), "ports");
+		}
+	}
+	if (GET("allow_net")) {
+		for (Py_ssize_t i = 0; i < PyList_Size(v); i++)
+			CHECK_RC(boxlite_box_options_add_allow_net(o, PyUnicode_AsUTF8(PyList_GET_ITEM(v, i))),
+				 "network.allow_net");
+	}
+	if (GET("cap_add")) {
+		for (Py_ssize_t i = 0; i < PyList_Size(v); i++)
+			CHECK_RC(boxlite_box_options_add_capability(o, PyUnicode_AsUTF8(PyList_GET_ITEM(v, i))),
+				 "advanced.capabilities.add");
+	}
+	if (GET("cap_drop")) {
+		for (Py_ssize_t i = 0; i < PyList_Size(v); i++)
+			CHECK_RC(boxlite_box_options_drop_capability(o, PyUnicode_AsUTF8(PyList_GET_ITEM(v, i))),
+				 "advanced.capabilities.drop");
+	}
+	if (GET("security_development") && PyObject_IsTrue(v))
+		boxlite_box_options_set_security(o, BOXLITE_SECURITY_DEVELOPMENT);
+#undef GET
+#undef CHECK_RC
+	return PyErr_Occurred() ? -1 : 0;
+}
+
+/* create(options: dict) -> NativeBox */
+static PyObject *runtime_create(RuntimeObject *self, PyObject *args)
+{
+	PyObject *d, *img;
+	boxlite_box_options *o;
+	boxlite_box *box = NULL;
+	boxlite_error *err = NULL;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "O!", &PyDict_Type, &d) || rt_check(self) < 0)
+		return NULL;
+	img = PyDict_GetItemString(d, "image");
+	if (!(o = boxlite_box_options_new(img && img != Py_None ? PyUnicode_AsUTF8(img) : NULL)))
+		return PyErr_NoMemory();
+	if (apply_options(o, d) < 0) {
+		boxlite_box_options_free(o);
+		return NULL;
+	}
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_create(self->rt, o, &box, &err);
+	Py_END_ALLOW_THREADS
+	boxlite_box_options_free(o);
+	if (rc < 0)
+		return raise_err(rc, err);
+	return wrap_box((PyObject *)self, box);
+}
+
+/* get(id_or_name) -> NativeBox, or None when there is none */
+static PyObject *runtime_get(RuntimeObject *self, PyObject *args)
+{
+	const char *key;
+	boxlite_box *box = NULL;
+	boxlite_error *err = NULL;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "s", &key) || rt_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_get(self->rt, key, &box, &err);
+	Py_END_ALLOW_THREADS
+	if (rc == -ENOENT) {
+		boxlite_error_free(err);
+		Py_RETURN_NONE;
+	}
+	if (rc < 0)
+		return raise_err(rc, err);
+	return wrap_box((PyObject *)self, box);
+}
+
+/* list() -> [dict], as NativeBox.info() gives them */
+static PyObject *runtime_list(RuntimeObject *self, PyObject *unused)
+{
+	boxlite_box_info *v = NULL;
+	boxlite_error *err = NULL;
+	size_t n = 0;
+	PyObject *list;
+	int rc;
+
+	(void)unused;
+	if (rt_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_runtime_list_boxes(self->rt, &v, &n, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	if ((list = PyList_New(0))) {
+		for (size_t i = 0; i < n; i++) {
+			PyObject *d = info_dict(&v[i]);
+
+			if (!d || PyList_Append(list, d) < 0) {
+				Py_XDECREF(d);
+				Py_CLEAR(list);
+				break;
+			}
+			Py_DECREF(d);
+		}
+	}
+	boxlite_box_info_list_free(v, n);
+	return list;
+}
+
+static PyObject *runtime_close(RuntimeObject *self, PyObject *unused)
+{
+	(void)unused;
+	if (self->rt) {
+		boxlite_runtime_close(self->rt);
+		self->rt = NULL;
+	}
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef runtime_methods[] = {
+	{ "set_registries", (PyCFunction)runtime_set_registries, METH_VARARGS,
+	  "set_registries([dict]): the image registries pulls use" },
+	{ "create", (PyCFunction)runtime_create, METH_VARARGS, "create(options: dict) -> NativeBox" },
+	{ "get", (PyCFunction)runtime_get, METH_VARARGS, "get(id_or_name) -> NativeBox or None" },
+	{ "list", (PyCFunction)runtime_list, METH_NOARGS, "list() -> [dict], newest first" },
+	{ "close", (PyCFunction)runtime_close, METH_NOARGS, "close(): later calls raise" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static PyGetSetDef runtime_getset[] = {
+	{ "home", (getter)runtime_home, NULL, "the runtime's home directory", NULL },
+	{ NULL, NULL, NULL, NULL, NULL },
+};
+
+static PyTypeObject RuntimeType = {
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "boxlite.boxlite.NativeRuntime",
+	.tp_basicsize = sizeof(RuntimeObject),
+	.tp_dealloc = (destructor)runtime_dealloc,
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_doc = "NativeRuntime(home=None): a boxlite runtime on a home directory (libboxlite).",
+	.tp_methods = runtime_methods,
+	.tp_getset = runtime_getset,
+	.tp_init = (initproc)runtime_init,
+	.tp_new = PyType_GenericNew,
+};
+
+/* ----------------------------------------------------------------- module */
+
+static PyObject *native_version(PyObject *m, PyObject *unused)
+{
+	(void)m;
+	(void)unused;
+	return PyUnicode_FromString(boxlite_version());
+}
+
+static PyMethodDef module_methods[] = {
+	{ "version", native_version, METH_NOARGS, "libboxlite's version" },
+	{ NULL, NULL, 0, NULL },
+};
+
+static struct PyModuleDef module_def = {
+	PyModuleDef_HEAD_INIT, "boxlite.boxlite", "libboxlite for Python (the native half of boxlite)", -1,
+	module_methods,        NULL,              NULL,                                               NULL,
+	NULL,
+};
+
+PyMODINIT_FUNC PyInit_boxlite(void);
+PyMODINIT_FUNC PyInit_boxlite(void)
+{
+	PyObject *m;
+
+	if (PyType_Ready(&RuntimeType) < 0 || PyType_Ready(&BoxType) < 0 || PyType_Ready(&ExecType) < 0)
+		return NULL;
+	if (!(errors_module = PyImport_ImportModule("boxlite.errors")))
+		return NULL;
+	if (!(m = PyModule_Create(&module_def)))
+		return NULL;
+	Py_INCREF(&RuntimeType);
+	Py_INCREF(&BoxType);
+	Py_INCREF(&ExecType);
+	if (PyModule_AddObject(m, "NativeRuntime", (PyObject *)&RuntimeType) < 0 ||
+	    PyModule_AddObject(m, "NativeBox", (PyObject *)&BoxType) < 0 ||
+	    PyModule_AddObject(m, "NativeExec", (PyObject *)&ExecType) < 0) {
+		Py_DECREF(m);
+		return NULL;
+	}
+	return m;
+}

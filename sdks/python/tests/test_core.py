@@ -1,0 +1,120 @@
+"""The async core on real boxes: Boxlite, create, Box.exec and Execution,
+the error classes. (docs/python.md)"""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import boxlite
+from boxlite import errors
+
+
+async def collect(execution):
+    """stdout, stderr (drained concurrently) and the ExecResult."""
+    out, err = await asyncio.gather(execution.stdout().read_all(), execution.stderr().read_all())
+    return out, err, await execution.wait()
+
+
+def test_public_names():
+    for name in ("Boxlite", "Box", "Execution", "Options", "BoxOptions", "ImageRegistry", "BoxInfo", "ExecResult",
+                 "NetworkSpec", "CopyOptions", "BoxliteError"):
+        assert name in boxlite.__all__ and hasattr(boxlite, name), name
+    # The classes raise what the reference raises: RuntimeError, ValueError.
+    assert issubclass(errors.NotFoundError, RuntimeError)
+    assert issubclass(errors.InvalidArgumentError, ValueError)
+    assert issubclass(errors.InvalidArgumentError, RuntimeError)
+    assert issubclass(errors.InvalidStateError, RuntimeError)
+    assert issubclass(errors.TimeoutError, boxlite.BoxliteError)
+
+
+async def test_create_exec_wait(runtime, image):
+    box = await runtime.create(boxlite.BoxOptions(image=image, auto_remove=False), name="core-a")
+    try:
+        assert len(box.id) == 12 and box.name == "core-a"
+        assert (await box.info()).state.status == "configured"
+        ex = await box.exec("sh", ["-c", "echo out-$FOO; echo err >&2; exit 3"], env=[("FOO", "bar")])
+        out, err, res = await collect(ex)
+        assert (out, err, res.exit_code) == ("out-bar\n", "err\n", 3)
+        info = await box.info()
+        assert info.state.status == "running" and info.state.running and info.image == image
+        assert info.memory_mib == 1024 and info.cpus == 1
+        ex = await box.exec("pwd", cwd="/tmp")
+        assert (await collect(ex))[0] == "/tmp\n"
+        ex = await box.exec("id", ["-u"], user="65534")
+        assert (await collect(ex))[0] == "65534\n"
+    finally:
+        await runtime.remove(box.id, force=True)
+    assert await runtime.get_info(box.id) is None
+
+
+async def test_errors(runtime, image):
+    assert await runtime.get("no-such-box") is None
+    assert await runtime.get_info("no-such-box") is None
+    with pytest.raises(errors.NotFoundError):
+        await runtime.remove("no-such-box")
+    with pytest.raises(ValueError):
+        await runtime.create(boxlite.BoxOptions(image=image, cpus=0))
+    with pytest.raises(errors.NotFoundError) as e:
+        await runtime.create(boxlite.BoxOptions(image="localhost/nope:1"))
+    assert "localhost/nope:1" in str(e.value)
+    with pytest.raises(TypeError):
+        boxlite.BoxOptions(image=image, allow_net=["x"])
+    with pytest.raises(errors.UnsupportedError, match="secrets"):
+        await runtime.create(boxlite.BoxOptions(image=image, secrets=[boxlite.Secret("K", "v")]))
+    with pytest.raises(RuntimeError, match="incompatible"):
+        await runtime.create(boxlite.BoxOptions(image=image, detach=True))
+    box = await runtime.create(boxlite.BoxOptions(image=image), name="core-dup")
+    try:
+        with pytest.raises(errors.AlreadyExistsError):
+            await runtime.create(boxlite.BoxOptions(image=image), name="core-dup")
+        with pytest.raises(errors.BoxliteError) as e:
+            await box.exec("no-such-command")
+        assert "no-such-command" in str(e.value)
+        await box.start()
+        with pytest.raises(RuntimeError):
+            await runtime.remove(box.id)  # running, no force
+    finally:
+        await runtime.remove(box.id, force=True)
+
+
+async def test_list_newest_first_and_remove_on_stop(runtime, image):
+    a = await runtime.create(boxlite.BoxOptions(image=image), name="core-l1")
+    b = await runtime.create(boxlite.BoxOptions(image=image), name="core-l2")
+    infos = await runtime.list_info()
+    names = [i.name for i in infos]
+    assert names.index("core-l2") < names.index("core-l1")
+    # auto_remove's default (True, as the reference): stop removes the box.
+    await b.start()
+    await b.stop()
+    assert await runtime.get_info("core-l2") is None
+    await runtime.remove(a.id)
+
+
+async def test_streaming_and_stdin(runtime, image):
+    box = await runtime.create(boxlite.BoxOptions(image=image), name="core-stream")
+    try:
+        ex = await box.exec("sh", ["-c", "echo first; sleep 3; echo second"])
+        out = ex.stdout()
+        t0 = time.monotonic()
+        first = await out.__anext__()
+        assert first == "first\n" and time.monotonic() - t0 < 2.5  # before the producer ended
+        assert (await out.read_all()) == "second\n"
+        assert (await ex.wait()).exit_code == 0
+        with pytest.raises(RuntimeError, match="stdout stream not available"):
+            ex.stdout()
+        # stdin: bytes in, end of file, everything back
+        ex = await box.exec("cat")
+        stdin = ex.stdin()
+        await stdin.send_input(b"hello \xc3")
+        await stdin.send_input(b"\xa9t\xc3\xa9\n")
+        await stdin.close()
+        out, _, res = await collect(ex)
+        assert out == "hello été\n" and res.exit_code == 0
+    finally:
+        await runtime.remove(box.id, force=True)
