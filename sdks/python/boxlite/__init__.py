@@ -9,10 +9,12 @@ running command, and :class:`SimpleBox` on top. The native half
 from . import errors
 from .box import Box, BoxInfo, BoxMetrics, BoxStateInfo
 from .errors import BoxliteError
-from .execution import ExecResult, ExecStderr, ExecStdin, ExecStdout, Execution
+from .exec import ExecResult
+from .execution import ExecStderr, ExecStdin, ExecStdout, Execution
 from .options import (AdvancedBoxOptions, BoxOptions, ContainerCapabilities, CopyOptions, HealthCheckOptions,
                       ImageRegistry, NetworkSpec, Options, Secret, SecurityOptions)
 from .runtime import Boxlite, RuntimeMetrics
+from .simplebox import SimpleBox
 from .boxlite import version as _native_version
 
 __version__ = _native_version()
@@ -21,5 +23,6 @@ __all__ = [
     "AdvancedBoxOptions", "Box", "BoxInfo", "BoxMetrics", "BoxOptions", "BoxStateInfo", "Boxlite", "BoxliteError",
     "ContainerCapabilities", "CopyOptions", "ExecResult", "ExecStderr", "ExecStdin", "ExecStdout", "Execution",
     "HealthCheckOptions", "ImageRegistry", "NetworkSpec", "Options", "RuntimeMetrics", "Secret", "SecurityOptions",
+    "SimpleBox",
     "errors",
 ]
