@@ -53,6 +53,7 @@ class BoxInfo:
         self._created_ns: int = d["created_at_ns"]
 
     def to_dict(self) -> Dict[str, Any]:
+        """The fields the reference's BoxInfo has, as a dict."""
         return {"id": self.id, "name": self.name, "state": {"status": self.state.status,
                 "running": self.state.running, "pid": self.state.pid}, "created_at": self.created_at,
                 "image": self.image, "cpus": self.cpus, "memory_mib": self.memory_mib}
@@ -90,13 +91,16 @@ class Box:
 
     @property
     def id(self) -> str:
+        """The box's 12-character id."""
         return self._id
 
     @property
     def name(self) -> Optional[str]:
+        """The box's name, or None."""
         return self._name
 
     async def info(self) -> BoxInfo:
+        """The box's :class:`BoxInfo`, read now."""
         d = await run_blocking(self._native.info)
         config = json.loads(await run_blocking(self._native.inspect)).get("config", {})
         return BoxInfo(d, config)
@@ -153,6 +157,7 @@ class Box:
         await run_blocking(self._native.copy_out, src, host_dest, o.follow_symlinks, not o.overwrite)
 
     async def metrics(self) -> BoxMetrics:
+        """Counters of this handle and the box's host and guest figures."""
         stats = await run_blocking(self._native.stats)
         return BoxMetrics(self._execs, self._exec_errors, stats)
 

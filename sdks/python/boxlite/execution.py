@@ -96,6 +96,7 @@ class ExecStdin:
         self._closed = False
 
     async def send_input(self, data: bytes) -> None:
+        """Writes data (bytes, or str as UTF-8) to the command's stdin."""
         if self._closed:
             raise InvalidStateError("stdin is closed")
         if isinstance(data, str):
@@ -103,12 +104,14 @@ class ExecStdin:
         await asyncio.get_running_loop().sock_sendall(self._sock, data)
 
     async def close(self) -> None:
+        """Ends stdin: the command reads end of file."""
         if not self._closed:
             self._closed = True
             self._sock.close()
             self._x._native.close_stdin()
 
     async def is_closed(self) -> bool:
+        """Whether close() was called."""
         return self._closed
 
 
@@ -130,6 +133,7 @@ class Execution:
         return self._id
 
     def stdin(self) -> ExecStdin:
+        """The command's stdin."""
         if self._stdin is None:
             raise InvalidStateError("stdin stream not available")
         return self._stdin

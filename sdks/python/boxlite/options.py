@@ -180,6 +180,7 @@ class Secret:
         self.placeholder = placeholder
 
     def get_placeholder(self) -> str:
+        """What the box sees instead of the value."""
         return self.placeholder or f"<BOXLITE_SECRET:{self.name}>"
 
     def __repr__(self) -> str:

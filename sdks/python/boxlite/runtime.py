@@ -74,6 +74,7 @@ class Boxlite:
 
     @property
     def home_dir(self) -> str:
+        """The runtime's home directory."""
         return self._native.home
 
     def _check(self) -> None:
@@ -140,6 +141,7 @@ class Boxlite:
         await run_blocking(native.remove)
 
     async def metrics(self) -> RuntimeMetrics:
+        """Counters of this runtime and the running boxes of its home."""
         self._check()
         rows = await run_blocking(self._native.list)
         running = sum(1 for d in rows if d["state"] == "running")

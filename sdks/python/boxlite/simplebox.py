@@ -62,6 +62,7 @@ class SimpleBox:
             await self._box.stop()
 
     async def shutdown(self) -> None:
+        """The same as stop()."""
         await self.stop()
 
     async def __aenter__(self) -> "SimpleBox":
@@ -82,6 +83,7 @@ class SimpleBox:
 
     @property
     def id(self) -> str:
+        """The box's id (after start)."""
         return self._started().id
 
     @property
@@ -90,9 +92,11 @@ class SimpleBox:
         return self._created
 
     async def info(self) -> BoxInfo:
+        """The box's :class:`BoxInfo`."""
         return await self._started().info()
 
     async def metrics(self) -> BoxMetrics:
+        """The box's :class:`BoxMetrics`."""
         return await self._started().metrics()
 
     # ---- work
@@ -127,10 +131,12 @@ class SimpleBox:
 
     async def copy_in(self, host_path: str, dest: str, *, overwrite: bool = True, follow_symlinks: bool = False,
                       include_parent: bool = True) -> None:
+        """Copies a host file or directory into the box (docker cp)."""
         await self._started().copy_in(host_path, dest, CopyOptions(True, overwrite, follow_symlinks, include_parent))
 
     async def copy_out(self, src: str, host_path: str, *, overwrite: bool = True, follow_symlinks: bool = False,
                        include_parent: bool = True) -> None:
+        """Copies a file or directory of the box to the host (docker cp)."""
         await self._started().copy_out(src, host_path, CopyOptions(True, overwrite, follow_symlinks, include_parent))
 
     def __repr__(self) -> str:
