@@ -43,8 +43,8 @@ class SimpleBox:
 
     # ---- lifecycle
 
-    async def start(self) -> "SimpleBox":
-        """Creates (or reuses) and starts the box; idempotent. Returns self."""
+    async def _create(self) -> Box:
+        """Creates the box (or, with reuse_existing, takes the named one) once."""
         async with self._lock:
             if self._box is None:
                 rt = self._runtime or Boxlite.default()
@@ -53,7 +53,11 @@ class SimpleBox:
                 else:
                     box, created = await rt.create(self._options, name=self._name), True
                 self._box, self._created = box, created
-            await self._box.start()
+            return self._box
+
+    async def start(self) -> "SimpleBox":
+        """Creates (or reuses) and starts the box; idempotent. Returns self."""
+        await (await self._create()).start()
         return self
 
     async def stop(self) -> None:
