@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds boxlite's built-in images as OCI image layouts:
 #   OUT_DIR/busybox  tag "latest"  busybox-static + applet links, Cmd ["/bin/sh"]
-#   OUT_DIR/python   tag "3.11"    Debian bookworm minbase + python3, Cmd ["python3"]
+#   OUT_DIR/python   tag "3.11"    Debian bookworm minbase + python3 and pip, Cmd ["python3"]
 #
 # Each image is cached in ${BOXLITE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/boxlite}/images/<name>-<key>/
 # where <key> hashes this script and the versions of the tools and packages that
@@ -109,7 +109,7 @@ build_python() {
 	done <<<"$v"
 	mkdir -p "$root"
 	# Drop docs, man pages and translations at unpack time (keeps copyright files).
-	mmdebstrap --quiet --mode=root --variant=minbase --include=python3 \
+	mmdebstrap --quiet --mode=root --variant=minbase --include=python3,python3-pip \
 		--dpkgopt='path-exclude=/usr/share/man/*' \
 		--dpkgopt='path-exclude=/usr/share/locale/*' \
 		--dpkgopt='path-include=/usr/share/locale/locale.alias' \

@@ -10,11 +10,13 @@ from . import errors
 from .box import Box, BoxInfo, BoxMetrics, BoxStateInfo
 from .errors import BoxliteError
 from .exec import ExecResult
+from .images import ImageHandle, ImageInfo, ImagePullResult
 from .execution import ExecStderr, ExecStdin, ExecStdout, Execution
 from .options import (AdvancedBoxOptions, BoxOptions, ContainerCapabilities, CopyOptions, HealthCheckOptions,
                       ImageRegistry, NetworkSpec, Options, Secret, SecurityOptions)
 from .runtime import Boxlite, RuntimeMetrics
 from .simplebox import SimpleBox
+from .codebox import CodeBox
 from .boxlite import version as _native_version
 
 __version__ = _native_version()
@@ -23,6 +25,6 @@ __all__ = [
     "AdvancedBoxOptions", "Box", "BoxInfo", "BoxMetrics", "BoxOptions", "BoxStateInfo", "Boxlite", "BoxliteError",
     "ContainerCapabilities", "CopyOptions", "ExecResult", "ExecStderr", "ExecStdin", "ExecStdout", "Execution",
     "HealthCheckOptions", "ImageRegistry", "NetworkSpec", "Options", "RuntimeMetrics", "Secret", "SecurityOptions",
-    "SimpleBox",
+    "SimpleBox", "ImageHandle", "ImageInfo", "ImagePullResult", "CodeBox",
     "errors",
 ]

@@ -10,6 +10,7 @@ from . import boxlite as _native
 from ._pool import run_blocking
 from .box import Box, BoxInfo
 from .errors import InvalidStateError
+from .images import ImageHandle
 from .options import BoxOptions, Options
 
 __all__ = ["Boxlite", "RuntimeMetrics"]
@@ -71,6 +72,11 @@ class Boxlite:
             if _default is not None:
                 raise InvalidStateError("the default runtime is already in use")
             _default_options = options
+
+    @property
+    def images(self) -> ImageHandle:
+        """The home's images: ``pull(ref)``, ``list()``."""
+        return ImageHandle(self)
 
     @property
     def home_dir(self) -> str:

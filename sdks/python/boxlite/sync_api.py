@@ -21,10 +21,12 @@ from .execution import ExecResult as NativeExecResult
 from .execution import Execution
 from .options import BoxOptions, Options
 from .runtime import Boxlite, RuntimeMetrics
+from .codebox import DEFAULT_IMAGE as CODEBOX_IMAGE
+from .codebox import CodeBox
 from .simplebox import SimpleBox
 
 __all__ = ["SyncBoxlite", "SyncBox", "SyncExecution", "SyncExecStdout", "SyncExecStderr", "SyncExecStdin",
-           "SyncSimpleBox"]
+           "SyncSimpleBox", "SyncCodeBox"]
 
 T = TypeVar("T")
 
@@ -277,6 +279,8 @@ class SyncSimpleBox:
     owns (when none was given). No ``copy_in``/``copy_out``/``info``, as in
     the reference's sync mirror."""
 
+    _async_class: Any = SimpleBox
+
     def __init__(self, image: Optional[str] = None, rootfs_path: Optional[str] = None,
                  memory_mib: Optional[int] = None, cpus: Optional[int] = None,
                  runtime: Optional[SyncBoxlite] = None, name: Optional[str] = None, auto_remove: bool = True,
@@ -302,7 +306,7 @@ class SyncSimpleBox:
 
     def __enter__(self) -> "SyncSimpleBox":
         rt = self._rt()
-        self._sb = SimpleBox(runtime=rt.runtime, **self._args)
+        self._sb = self._async_class(runtime=rt.runtime, **self._args)
         rt._run(self._sb._create())
         return self
 
@@ -337,3 +341,29 @@ class SyncSimpleBox:
     def stop(self) -> None:
         """Stops the box (removed unless auto_remove=False)."""
         self._rt()._run(self._box().stop())
+
+
+class SyncCodeBox(SyncSimpleBox):
+    """CodeBox, blocking: ``run``, ``run_script``, ``install_package(s)``."""
+
+    _async_class = CodeBox
+
+    def __init__(self, image: str = CODEBOX_IMAGE, memory_mib: Optional[int] = None, cpus: Optional[int] = None,
+                 runtime: Optional[SyncBoxlite] = None, **kwargs: Any) -> None:
+        super().__init__(image=image, memory_mib=memory_mib, cpus=cpus, runtime=runtime, **kwargs)
+
+    def run(self, code: str, timeout: Optional[float] = None) -> str:
+        """Runs ``python3 -c code``; returns its stdout."""
+        return self._rt()._run(self._box().run(code, timeout=timeout))  # type: ignore[attr-defined]
+
+    def run_script(self, host_path: str) -> str:
+        """Runs a Python file of the host; returns its stdout."""
+        return self._rt()._run(self._box().run_script(host_path))  # type: ignore[attr-defined]
+
+    def install_package(self, package: str) -> str:
+        """pip-installs a package; returns pip's output."""
+        return self._rt()._run(self._box().install_package(package))  # type: ignore[attr-defined]
+
+    def install_packages(self, *packages: str) -> str:
+        """pip-installs packages; returns pip's output."""
+        return self._rt()._run(self._box().install_packages(*packages))  # type: ignore[attr-defined]

@@ -730,6 +730,110 @@ static PyObject *runtime_list(RuntimeObject *self, PyObject *unused)
 	return list;
 }
 
+/* ---- images */
+
+struct pull_ctx {
+	PyObject *progress; /* callable or NULL */
+	char ref[512], digest[128];
+	uint32_t layers;
+	int failed;         /* the callback raised: its error is kept */
+	PyObject *exc_type, *exc_value, *exc_tb;
+};
+
+static const char *const stage_names[] = { "resolved", "layer_cached", "layer_progress", "layer_done",
+					   "unpacking", "done" };
+
+/* On the pulling threads (never two at once), without the GIL. */
+static void on_pull_event(void *user_data, const boxlite_pull_event *ev)
+{
+	struct pull_ctx *c = user_data;
+	PyGILState_STATE g;
+	PyObject *r;
+
+	if (ev->stage == BOXLITE_PULL_RESOLVED)
+		c->layers = ev->n_layers;
+	if (ev->stage == BOXLITE_PULL_DONE) {
+		snprintf(c->ref, sizeof(c->ref), "%s", ev->ref ? ev->ref : "");
+		snprintf(c->digest, sizeof(c->digest), "%s", ev->digest ? ev->digest : "");
+	}
+	if (!c->progress || c->failed)
+		return;
+	g = PyGILState_Ensure();
+	r = PyObject_CallFunction(c->progress, "({s:s, s:s, s:s, s:I, s:I, s:K, s:K})", "stage",
+				  (unsigned)ev->stage < 6 ? stage_names[ev->stage] : "?", "reference",
+				  ev->ref ? ev->ref : "", "digest", ev->digest ? ev->digest : "", "layer", ev->layer,
+				  "layers", ev->n_layers, "done", (unsigned long long)ev->done, "total",
+				  (unsigned long long)ev->total);
+	if (!r) {
+		c->failed = 1;
+		PyErr_Fetch(&c->exc_type, &c->exc_value, &c->exc_tb);
+	}
+	Py_XDECREF(r);
+	PyGILState_Release(g);
+}
+
+/* pull(ref, progress=None) -> {reference, digest, layers} */
+static PyObject *runtime_pull(RuntimeObject *self, PyObject *args)
+{
+	const char *ref;
+	PyObject *progress = Py_None;
+	struct pull_ctx c = { 0 };
+	boxlite_pull_options o = { .struct_size = sizeof(o), .progress = on_pull_event, .user_data = &c };
+	boxlite_error *err = NULL;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "s|O", &ref, &progress) || rt_check(self) < 0)
+		return NULL;
+	if (progress != Py_None && !PyCallable_Check(progress))
+		return PyErr_Format(PyExc_TypeError, "progress must be callable");
+	c.progress = progress == Py_None ? NULL : progress;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_image_pull(self->rt, ref, &o, &err);
+	Py_END_ALLOW_THREADS
+	if (c.failed) { /* the callback's own exception wins */
+		boxlite_error_free(err);
+		PyErr_Restore(c.exc_type, c.exc_value, c.exc_tb);
+		return NULL;
+	}
+	if (rc < 0)
+		return raise_err(rc, err);
+	return Py_BuildValue("{s:s, s:s, s:I}", "reference", c.ref[0] ? c.ref : ref, "digest", c.digest, "layers",
+			     c.layers);
+}
+
+/* images() -> [{reference, digest, size, created}] */
+static PyObject *runtime_images(RuntimeObject *self, PyObject *unused)
+{
+	boxlite_image_info *v = NULL;
+	boxlite_error *err = NULL;
+	size_t n = 0;
+	PyObject *list;
+	int rc;
+
+	(void)unused;
+	if (rt_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_image_list(self->rt, &v, &n, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	if ((list = PyList_New(0))) {
+		for (size_t i = 0; i < n; i++) {
+			PyObject *d = Py_BuildValue("{s:s, s:s, s:K, s:L}", "reference", v[i].ref, "digest", v[i].digest,
+						    "size", (unsigned long long)v[i].size, "created",
+						    (long long)v[i].created);
+
+			if (!d || PyList_Append(list, d) < 0) {
+				Py_XDECREF(d);
+				Py_CLEAR(list);
+				break;
+			}
+			Py_DECREF(d);
+		}
+	}
+	boxlite_image_list_free(v, n);
+	return list;
+}
+
 static PyObject *runtime_close(RuntimeObject *self, PyObject *unused)
 {
 	(void)unused;
@@ -746,6 +850,9 @@ static PyMethodDef runtime_methods[] = {
 	{ "create", (PyCFunction)runtime_create, METH_VARARGS, "create(options: dict) -> NativeBox" },
 	{ "get", (PyCFunction)runtime_get, METH_VARARGS, "get(id_or_name) -> NativeBox or None" },
 	{ "list", (PyCFunction)runtime_list, METH_NOARGS, "list() -> [dict], newest first" },
+	{ "pull", (PyCFunction)runtime_pull, METH_VARARGS,
+	  "pull(ref, progress=None) -> {reference, digest, layers}; progress(event: dict) per step" },
+	{ "images", (PyCFunction)runtime_images, METH_NOARGS, "images() -> [{reference, digest, size, created}]" },
 	{ "close", (PyCFunction)runtime_close, METH_NOARGS, "close(): later calls raise" },
 	{ NULL, NULL, 0, NULL },
 };

@@ -77,3 +77,10 @@ async def test_refused_inside_a_running_loop(home):
     rt = SyncBoxlite(boxlite.Options(home_dir=home))
     with pytest.raises(RuntimeError, match="inside an asyncio loop"):
         rt.start()
+
+
+def test_sync_codebox(home):
+    from boxlite.sync_api import SyncCodeBox
+    with SyncBoxlite(boxlite.Options(home_dir=home)) as rt:
+        with SyncCodeBox(runtime=rt) as cb:
+            assert cb.run("print(1 + 1)") == "2\n"
