@@ -10,6 +10,7 @@ from . import errors
 from .box import Box, BoxInfo, BoxMetrics, BoxStateInfo
 from .errors import BoxliteError
 from .exec import ExecResult
+from .files import EntryInfo, Files
 from .images import ImageHandle, ImageInfo, ImagePullResult
 from .execution import ExecStderr, ExecStdin, ExecStdout, Execution
 from .options import (AdvancedBoxOptions, BoxOptions, ContainerCapabilities, CopyOptions, HealthCheckOptions,
@@ -25,6 +26,6 @@ __all__ = [
     "AdvancedBoxOptions", "Box", "BoxInfo", "BoxMetrics", "BoxOptions", "BoxStateInfo", "Boxlite", "BoxliteError",
     "ContainerCapabilities", "CopyOptions", "ExecResult", "ExecStderr", "ExecStdin", "ExecStdout", "Execution",
     "HealthCheckOptions", "ImageRegistry", "NetworkSpec", "Options", "RuntimeMetrics", "Secret", "SecurityOptions",
-    "SimpleBox", "ImageHandle", "ImageInfo", "ImagePullResult", "CodeBox",
+    "SimpleBox", "EntryInfo", "Files", "ImageHandle", "ImageInfo", "ImagePullResult", "CodeBox",
     "errors",
 ]

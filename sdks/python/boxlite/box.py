@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ._pool import run_blocking
 from .errors import InvalidArgumentError
 from .execution import Execution
+from .files import Files
 from .options import CopyOptions
 
 __all__ = ["Box", "BoxInfo", "BoxStateInfo", "BoxMetrics"]
@@ -93,6 +94,11 @@ class Box:
     def id(self) -> str:
         """The box's 12-character id."""
         return self._id
+
+    @property
+    def files(self) -> Files:
+        """In-memory files of the box: read, write, list, exists, make_dir, remove."""
+        return Files(self)
 
     @property
     def name(self) -> Optional[str]:

@@ -78,6 +78,20 @@ class _Stream:
         """Everything left, joined."""
         return "".join([chunk async for chunk in self])
 
+    async def read_bytes(self) -> bytes:
+        """Everything left as bytes, undecoded (only before any str chunk
+        was taken)."""
+        loop = asyncio.get_running_loop()
+        parts = []
+        while not self._done:
+            data = await loop.sock_recv(self._sock, _CHUNK)
+            if not data:
+                self._done = True
+                self._sock.close()
+                break
+            parts.append(data)
+        return b"".join(parts)
+
 
 class ExecStdout(_Stream):
     """The command's stdout as str chunks (with a tty: stdout and stderr)."""

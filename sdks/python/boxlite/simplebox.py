@@ -9,6 +9,7 @@ from typing import Any, Dict, Optional
 from .box import Box, BoxInfo, BoxMetrics
 from .errors import InvalidStateError
 from .exec import ExecResult
+from .files import Files
 from .options import BoxOptions, CopyOptions
 from .runtime import Boxlite
 
@@ -94,6 +95,11 @@ class SimpleBox:
     def created(self) -> Optional[bool]:
         """True: made by start(); False: reused; None: not started yet."""
         return self._created
+
+    @property
+    def files(self) -> Files:
+        """In-memory files of the box (after start)."""
+        return self._started().files
 
     async def info(self) -> BoxInfo:
         """The box's :class:`BoxInfo`."""

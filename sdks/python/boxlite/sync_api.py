@@ -26,7 +26,7 @@ from .codebox import CodeBox
 from .simplebox import SimpleBox
 
 __all__ = ["SyncBoxlite", "SyncBox", "SyncExecution", "SyncExecStdout", "SyncExecStderr", "SyncExecStdin",
-           "SyncSimpleBox", "SyncCodeBox"]
+           "SyncSimpleBox", "SyncCodeBox", "SyncFiles"]
 
 T = TypeVar("T")
 
@@ -134,6 +134,37 @@ class SyncExecution:
         self._lt.run(self._x.resize_tty(rows, cols))
 
 
+class SyncFiles:
+    """In-memory files of a box, blocking (see boxlite.files.Files)."""
+
+    def __init__(self, lt: _LoopThread, files: Any) -> None:
+        self._lt, self._f = lt, files
+
+    def read(self, path: str, format: str = "text") -> Any:
+        """The file's content, str or bytes."""
+        return self._lt.run(self._f.read(path, format=format))
+
+    def write(self, path: Any, data: Any = None) -> None:
+        """Writes data to path (or each {path, data} of a list)."""
+        self._lt.run(self._f.write(path, data))
+
+    def list(self, path: str) -> Any:
+        """The entries of a directory."""
+        return self._lt.run(self._f.list(path))
+
+    def exists(self, path: str) -> bool:
+        """Whether path exists."""
+        return self._lt.run(self._f.exists(path))
+
+    def make_dir(self, path: str) -> bool:
+        """Makes a directory and its parents; False when it existed."""
+        return self._lt.run(self._f.make_dir(path))
+
+    def remove(self, path: str) -> None:
+        """Removes a file or a directory tree."""
+        self._lt.run(self._f.remove(path))
+
+
 class SyncBox:
     """A box (no ``info``, ``copy_in``/``copy_out``, as in the reference's sync mirror)."""
 
@@ -149,6 +180,11 @@ class SyncBox:
     def name(self) -> Optional[str]:
         """The box's name, or None."""
         return self._box.name
+
+    @property
+    def files(self) -> SyncFiles:
+        """In-memory files of the box."""
+        return SyncFiles(self._lt, self._box.files)
 
     def start(self) -> None:
         """Boots the box (idempotent)."""
@@ -337,6 +373,11 @@ class SyncSimpleBox:
     def metrics(self) -> Any:
         """The box's metrics."""
         return self._rt()._run(self._box().metrics())
+
+    @property
+    def files(self) -> SyncFiles:
+        """In-memory files of the box."""
+        return SyncFiles(self._rt()._lt, self._box().files)  # type: ignore[arg-type]
 
     def stop(self) -> None:
         """Stops the box (removed unless auto_remove=False)."""
