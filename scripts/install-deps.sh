@@ -19,7 +19,7 @@ PACKAGES=(
   # tests
   tmux procps psmisc util-linux python3 python3-yaml
   # the Python SDK (sdks/python): headers to build it, pytest to test it
-  python3-dev python3-pytest python3-pytest-asyncio
+  python3-dev python3-pytest python3-pytest-asyncio python3-pip python3-setuptools
   # completion scripts are checked with each shell's own parser
   zsh fish
   # the jail (seccomp filter)
