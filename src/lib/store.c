@@ -149,21 +149,49 @@ rollback:
 	return rc;
 }
 
+/* Creates the database file 0600 before SQLite sees it: configs may hold
+ * secrets, and SQLite gives the -wal and -shm files the same mode. Never by
+ * open()+close() of the file itself: closing any descriptor of it drops
+ * every POSIX lock this process holds on it, those of its other SQLite
+ * connections included; another process closing its last connection then
+ * believes it is alone, checkpoints and deletes the WAL under our writers,
+ * and their commits vanish. So the file is made under a private name,
+ * closed, and linked into place. */
+static int create_private(const char *path, struct bx_error *err)
+{
+	static unsigned seq; /* two threads may open one home at once */
+	char tmp[4096 + 48];
+	int fd;
+
+	if (access(path, F_OK) == 0)
+		return 0;
+	if (bx_path_fmt(tmp, sizeof(tmp), "%s.new-%ld-%u", path, (long)getpid(),
+			__atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED)) < 0)
+		return bx_err(err, -ENAMETOOLONG, "store: home path too long");
+	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return bx_err_sys(err, -errno, "store: cannot create %s", path);
+	close(fd);
+	if (link(tmp, path) < 0 && errno != EEXIST) {
+		int e = -errno;
+		unlink(tmp);
+		return bx_err_sys(err, e, "store: cannot create %s", path);
+	}
+	unlink(tmp);
+	return 0;
+}
+
 int bx_store_open(const char *home, struct bx_store **out, struct bx_error *err)
 {
 	char path[4096];
 	struct bx_store *st;
-	int fd, rc;
+	int rc;
 
 	*out = NULL;
 	if (bx_path_fmt(path, sizeof(path), "%s/%s", home, BX_STORE_FILE) < 0)
 		return bx_err(err, -ENAMETOOLONG, "store: home path too long");
-	/* Created 0600 before SQLite sees it: configs may hold secrets, and
-	 * SQLite gives the -wal and -shm files the same mode. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return bx_err_sys(err, -errno, "store: cannot open %s", path);
-	close(fd);
+	if ((rc = create_private(path, err)) < 0)
+		return rc;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return bx_err(err, -ENOMEM, "out of memory");

@@ -1,10 +1,12 @@
 /* The box store: schema, lookups by id / prefix / name, uniqueness,
- * updates, deletes, two connections on one file, integrity. Also the
+ * updates, deletes, two connections on one file, integrity, commits that
+ * survive other processes closing theirs. Also the
  * shim config's optional "main" object round trip. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -83,6 +85,70 @@ static void test_store(const char *home)
 	CHECK(bx_state_parse("paused") == BOXLITE_BOX_PAUSED && bx_state_parse("x") == -1);
 }
 
+/* Runs this test binary again as "ROLE HOME": a process of its own (a
+ * forked child would share the parent's SQLite lock bookkeeping). Its exit
+ * status. */
+static int in_child(const char *role, const char *home)
+{
+	pid_t pid = fork();
+	int status = -1;
+
+	if (pid == 0) {
+		execl("/proc/self/exe", "test_store", role, home, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int open_and_close(const char *home)
+{
+	struct bx_store *st = NULL;
+	struct bx_error err = { 0 };
+
+	if (bx_store_open(home, &st, &err) < 0)
+		return 1;
+	bx_store_close(st);
+	return 0;
+}
+
+static int count_boxes(const char *home)
+{
+	struct bx_store *st = NULL;
+	struct bx_box_record *all = NULL;
+	struct bx_error err = { 0 };
+	size_t n = 0;
+
+	if (bx_store_open(home, &st, &err) < 0 || bx_store_list(st, &all, &n, &err) < 0)
+		return 255;
+	bx_box_records_free(all, n);
+	bx_store_close(st);
+	return (int)n;
+}
+
+/* A process opening a second connection must not drop the locks of its
+ * first (a plain close() of the database file does): another process closing
+ * its last connection would then delete the WAL under the first, and what
+ * it commits next would be lost. */
+static void test_commits_survive_other_processes(const char *home)
+{
+	struct bx_store *st = NULL, *st2 = NULL;
+	struct bx_box_record a = rec("def000000001", NULL), b = rec("def000000002", NULL);
+	struct bx_error err = { 0 };
+	int before;
+
+	CHECK(bx_store_open(home, &st, &err) == 0);
+	before = count_boxes(home);
+	CHECK(bx_store_insert(st, &a, &err) == 0);
+	CHECK(bx_store_open(home, &st2, &err) == 0);
+	CHECK(in_child("open-and-close", home) == 0);
+	CHECK(bx_store_insert(st, &b, &err) == 0);
+	CHECK(in_child("count-boxes", home) == before + 2);
+	CHECK(bx_store_delete(st, a.id, &err) == 0 && bx_store_delete(st, b.id, &err) == 0);
+	bx_store_close(st2);
+	bx_store_close(st);
+}
+
 static void test_main_config(void)
 {
 	struct bx_shim_config c = { 0 }, back = { 0 };
@@ -114,13 +180,17 @@ static void test_main_config(void)
 	CHECK(bx_shim_config_parse(bad, strlen(bad), &back, &err) < 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	char home[] = "/tmp/boxlite-test-store.XXXXXX";
+
+	if (argc == 3)
+		return !strcmp(argv[1], "open-and-close") ? open_and_close(argv[2]) : count_boxes(argv[2]);
 
 	if (!mkdtemp(home))
 		return 1;
 	test_store(home);
+	test_commits_survive_other_processes(home);
 	test_main_config();
 	bx_rm_rf_at(-100, home, NULL);
 	TEST_MAIN_END();
