@@ -11,6 +11,7 @@ from .box import Box, BoxInfo, BoxMetrics, BoxStateInfo
 from .errors import BoxliteError
 from .exec import ExecResult
 from .files import EntryInfo, Files
+from .network import BoxConnection, BoxTunnel, NetworkHandle
 from .images import ImageHandle, ImageInfo, ImagePullResult
 from .execution import ExecStderr, ExecStdin, ExecStdout, Execution
 from .options import (AdvancedBoxOptions, BoxOptions, ContainerCapabilities, CopyOptions, HealthCheckOptions,
@@ -26,6 +27,6 @@ __all__ = [
     "AdvancedBoxOptions", "Box", "BoxInfo", "BoxMetrics", "BoxOptions", "BoxStateInfo", "Boxlite", "BoxliteError",
     "ContainerCapabilities", "CopyOptions", "ExecResult", "ExecStderr", "ExecStdin", "ExecStdout", "Execution",
     "HealthCheckOptions", "ImageRegistry", "NetworkSpec", "Options", "RuntimeMetrics", "Secret", "SecurityOptions",
-    "SimpleBox", "EntryInfo", "Files", "ImageHandle", "ImageInfo", "ImagePullResult", "CodeBox",
+    "SimpleBox", "EntryInfo", "Files", "NetworkHandle", "BoxTunnel", "BoxConnection", "ImageHandle", "ImageInfo", "ImagePullResult", "CodeBox",
     "errors",
 ]

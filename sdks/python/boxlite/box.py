@@ -12,6 +12,7 @@ from ._pool import run_blocking
 from .errors import InvalidArgumentError
 from .execution import Execution
 from .files import Files
+from .network import NetworkHandle
 from .options import CopyOptions
 
 __all__ = ["Box", "BoxInfo", "BoxStateInfo", "BoxMetrics"]
@@ -89,11 +90,19 @@ class Box:
         self._name: Optional[str] = native.info()["name"] or None
         self._execs = 0
         self._exec_errors = 0
+        self._network: Optional[NetworkHandle] = None
 
     @property
     def id(self) -> str:
         """The box's 12-character id."""
         return self._id
+
+    @property
+    def network(self) -> NetworkHandle:
+        """The box's network: ``tunnel(port)``."""
+        if self._network is None:
+            self._network = NetworkHandle(self)
+        return self._network
 
     @property
     def files(self) -> Files:

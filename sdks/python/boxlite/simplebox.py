@@ -10,6 +10,7 @@ from .box import Box, BoxInfo, BoxMetrics
 from .errors import InvalidStateError
 from .exec import ExecResult
 from .files import Files
+from .network import BoxTunnel, NetworkHandle
 from .options import BoxOptions, CopyOptions
 from .runtime import Boxlite
 
@@ -95,6 +96,17 @@ class SimpleBox:
     def created(self) -> Optional[bool]:
         """True: made by start(); False: reused; None: not started yet."""
         return self._created
+
+    @property
+    def network(self) -> NetworkHandle:
+        """The box's network (after start): ``tunnel(port)``."""
+        return self._started().network
+
+    async def tunnel(self, port: int) -> BoxTunnel:
+        """A tunnel to a TCP port of the box (port 1..65535, else ValueError)."""
+        if not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ValueError(f"port must be 1..65535, got {port!r}")
+        return await self._started().network.tunnel(port)
 
     @property
     def files(self) -> Files:

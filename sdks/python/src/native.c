@@ -394,6 +394,23 @@ static PyObject *box_copy_out(BoxObject *self, PyObject *args)
 	return box_copy(self, args, 0);
 }
 
+/* publish(guest_port, host_port=0, host_ip=None) -> the bound host port */
+static PyObject *box_publish(BoxObject *self, PyObject *args)
+{
+	unsigned int guest, host = 0, bound = 0;
+	const char *ip = NULL;
+	boxlite_error *err = NULL;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "I|Iz", &guest, &host, &ip) || box_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_port_add(self->box, ip, host, guest, "tcp", &bound, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	return PyLong_FromUnsignedLong(bound ? bound : host);
+}
+
 static PyObject *box_stats(BoxObject *self, PyObject *unused)
 {
 	boxlite_box_stats st = { .struct_size = sizeof(st) };
@@ -426,6 +443,8 @@ static PyMethodDef box_methods[] = {
 	{ "copy_out", (PyCFunction)box_copy_out, METH_VARARGS,
 	  "copy_out(guest, host, follow=False, no_overwrite=False)" },
 	{ "stats", (PyCFunction)box_stats, METH_NOARGS, "stats() -> dict of host and guest figures" },
+	{ "publish", (PyCFunction)box_publish, METH_VARARGS,
+	  "publish(guest_port, host_port=0, host_ip=None) -> the host port (0: a free one)" },
 	{ NULL, NULL, 0, NULL },
 };
 
