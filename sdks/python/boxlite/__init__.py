@@ -19,6 +19,7 @@ from .options import (AdvancedBoxOptions, BoxOptions, ContainerCapabilities, Cop
 from .runtime import Boxlite, RuntimeMetrics
 from .simplebox import SimpleBox
 from .codebox import CodeBox
+from .interactivebox import InteractiveBox
 from .boxlite import version as _native_version
 
 __version__ = _native_version()
@@ -27,6 +28,6 @@ __all__ = [
     "AdvancedBoxOptions", "Box", "BoxInfo", "BoxMetrics", "BoxOptions", "BoxStateInfo", "Boxlite", "BoxliteError",
     "ContainerCapabilities", "CopyOptions", "ExecResult", "ExecStderr", "ExecStdin", "ExecStdout", "Execution",
     "HealthCheckOptions", "ImageRegistry", "NetworkSpec", "Options", "RuntimeMetrics", "Secret", "SecurityOptions",
-    "SimpleBox", "EntryInfo", "Files", "NetworkHandle", "BoxTunnel", "BoxConnection", "ImageHandle", "ImageInfo", "ImagePullResult", "CodeBox",
+    "SimpleBox", "EntryInfo", "Files", "NetworkHandle", "BoxTunnel", "BoxConnection", "ImageHandle", "ImageInfo", "ImagePullResult", "CodeBox", "InteractiveBox",
     "errors",
 ]

@@ -78,6 +78,17 @@ class _Stream:
         """Everything left, joined."""
         return "".join([chunk async for chunk in self])
 
+    async def read_some(self, max_bytes: int = _CHUNK) -> bytes:
+        """The next raw chunk, undecoded; b"" at the end (do not mix with
+        str chunks)."""
+        if self._done:
+            return b""
+        data = await asyncio.get_running_loop().sock_recv(self._sock, max_bytes)
+        if not data:
+            self._done = True
+            self._sock.close()
+        return data
+
     async def read_bytes(self) -> bytes:
         """Everything left as bytes, undecoded (only before any str chunk
         was taken)."""
