@@ -26,7 +26,7 @@ from .codebox import CodeBox
 from .simplebox import SimpleBox
 
 __all__ = ["SyncBoxlite", "SyncBox", "SyncExecution", "SyncExecStdout", "SyncExecStderr", "SyncExecStdin",
-           "SyncSimpleBox", "SyncCodeBox", "SyncFiles"]
+           "SyncSimpleBox", "SyncCodeBox", "SyncFiles", "SyncNetworkHandle", "SyncBoxTunnel", "SyncBoxConnection"]
 
 T = TypeVar("T")
 
@@ -165,6 +165,57 @@ class SyncFiles:
         self._lt.run(self._f.remove(path))
 
 
+class SyncBoxConnection:
+    """One TCP connection to a port of the box, blocking (see boxlite.network.BoxConnection)."""
+
+    def __init__(self, lt: _LoopThread, conn: Any) -> None:
+        self._lt, self._c = lt, conn
+
+    def read(self, max_bytes: int = 65536) -> bytes:
+        """Up to max_bytes; b"" at end of stream."""
+        return self._lt.run(self._c.read(max_bytes))
+
+    def write(self, data: bytes) -> None:
+        """Sends all of data."""
+        self._lt.run(self._c.write(data))
+
+    def shutdown_write(self) -> None:
+        """Ends the sending side."""
+        self._lt.run(self._c.shutdown_write())
+
+    def close(self) -> None:
+        """Closes the connection."""
+        self._lt.run(self._c.close())
+
+
+class SyncBoxTunnel:
+    """A way to one TCP port of the box, blocking (see boxlite.network.BoxTunnel)."""
+
+    def __init__(self, lt: _LoopThread, tunnel: Any) -> None:
+        self._lt, self._t = lt, tunnel
+        self.guest_port: int = tunnel.guest_port
+        self.host_port: int = tunnel.host_port
+
+    def endpoint(self) -> int:
+        """The fd of the tunnel's connection."""
+        return self._t.endpoint()
+
+    def connect(self) -> SyncBoxConnection:
+        """The tunnel's connection; works once."""
+        return SyncBoxConnection(self._lt, self._lt.run(self._t.connect()))
+
+
+class SyncNetworkHandle:
+    """``tunnel(port)``, blocking (see boxlite.network.NetworkHandle)."""
+
+    def __init__(self, lt: _LoopThread, handle: Any) -> None:
+        self._lt, self._h = lt, handle
+
+    def tunnel(self, port: int) -> SyncBoxTunnel:
+        """A tunnel to a TCP port of the box (1..65535, else ValueError)."""
+        return SyncBoxTunnel(self._lt, self._lt.run(self._h.tunnel(port)))
+
+
 class SyncBox:
     """A box (no ``info``, ``copy_in``/``copy_out``, as in the reference's sync mirror)."""
 
@@ -185,6 +236,15 @@ class SyncBox:
     def files(self) -> SyncFiles:
         """In-memory files of the box."""
         return SyncFiles(self._lt, self._box.files)
+
+    @property
+    def network(self) -> SyncNetworkHandle:
+        """The box's network: ``tunnel(port)``."""
+        return SyncNetworkHandle(self._lt, self._box.network)
+
+    def tunnel(self, port: int) -> SyncBoxTunnel:
+        """The same as ``network.tunnel(port)``."""
+        return self.network.tunnel(port)
 
     def start(self) -> None:
         """Boots the box (idempotent)."""

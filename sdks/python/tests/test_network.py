@@ -39,3 +39,24 @@ async def test_tunnel_to_box_port(runtime, image):
         for bad in (0, 65536, -1, "80"):
             with pytest.raises(ValueError):
                 await sb.network.tunnel(bad)
+
+
+def test_tunnel_sync(home, image):
+    from boxlite.sync_api import SyncBoxlite
+
+    with SyncBoxlite(boxlite.Options(home_dir=home)) as rt:
+        with rt.create(boxlite.BoxOptions(image=image)) as box:
+            r = box.exec("sh", ["-c", "mkdir -p /tmp/w && echo sync > /tmp/w/s && httpd -p 81 -h /tmp/w"]).wait()
+            assert r.exit_code == 0
+            t = box.tunnel(81)
+            assert t.guest_port == 81 and box.network.tunnel(81).host_port == t.host_port
+            conn = t.connect()
+            conn.write(b"GET /s HTTP/1.0\r\n\r\n")
+            conn.shutdown_write()
+            data = b""
+            while chunk := conn.read():
+                data += chunk
+            conn.close()
+            assert data.endswith(b"sync\n")
+            with pytest.raises(InvalidStateError):
+                t.connect()
