@@ -26,7 +26,7 @@ from .codebox import CodeBox
 from .simplebox import SimpleBox
 
 __all__ = ["SyncBoxlite", "SyncBox", "SyncExecution", "SyncExecStdout", "SyncExecStderr", "SyncExecStdin",
-           "SyncSimpleBox", "SyncCodeBox", "SyncFiles", "SyncNetworkHandle", "SyncBoxTunnel", "SyncBoxConnection"]
+           "SyncSimpleBox", "SyncCodeBox", "SyncFiles", "SyncImageHandle", "SyncNetworkHandle", "SyncBoxTunnel", "SyncBoxConnection"]
 
 T = TypeVar("T")
 
@@ -274,6 +274,21 @@ class SyncBox:
             pass
 
 
+class SyncImageHandle:
+    """``pull(ref)`` and ``list()``, blocking (see boxlite.images.ImageHandle)."""
+
+    def __init__(self, lt: _LoopThread, handle: Any) -> None:
+        self._lt, self._h = lt, handle
+
+    def pull(self, reference: str, progress: Optional[Any] = None) -> Any:
+        """Pulls an image; ImagePullResult."""
+        return self._lt.run(self._h.pull(reference, progress=progress))
+
+    def list(self) -> Any:
+        """The home's images (ImageInfo rows)."""
+        return self._lt.run(self._h.list())
+
+
 class SyncBoxlite:
     """The runtime, blocking. Use ``with SyncBoxlite(options) as rt`` (or
     ``start()``) first; ``list_info``, ``get_info`` are absent on purpose,
@@ -351,6 +366,11 @@ class SyncBoxlite:
     def metrics(self) -> RuntimeMetrics:
         """The runtime's counters."""
         return self._run(self.runtime.metrics())
+
+    @property
+    def images(self) -> SyncImageHandle:
+        """The home's images: ``pull(ref)``, ``list()``."""
+        return SyncImageHandle(self._lt, self.runtime.images)  # type: ignore[arg-type]
 
     def shutdown(self, timeout: Optional[float] = None) -> None:
         """Stops the boxes this runtime handed out, then its loop thread."""

@@ -131,3 +131,12 @@ async def test_images_pull_and_list(runtime, registry):
     assert info.repository == f"{registry}/test/busybox" and info.tag == "1" and info.size_bytes > 0
     with pytest.raises(boxlite.errors.NotFoundError):
         await runtime.images.pull(f"{registry}/test/nothing:1")
+
+
+def test_images_sync(home, registry):
+    from boxlite.sync_api import SyncBoxlite
+
+    with SyncBoxlite(boxlite.Options(home_dir=home)) as rt:
+        r = rt.images.pull(f"{registry}/test/busybox:1")
+        assert r.layer_count > 0
+        assert f"{registry}/test/busybox:1" in [i.reference for i in rt.images.list()]
