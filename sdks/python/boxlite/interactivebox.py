@@ -12,6 +12,7 @@ import termios
 import tty as _tty
 from typing import Any, List, Optional
 
+from ._pool import run_blocking
 from .errors import InvalidStateError
 from .execution import ExecResult, Execution
 from .runtime import Boxlite
@@ -134,7 +135,15 @@ class InteractiveBox(SimpleBox):
             queue.put_nowait(data)
 
         stdin = execution.stdin()
-        loop.add_reader(fd, readable)
+        try:
+            loop.add_reader(fd, readable)
+        except PermissionError:
+            # a regular file (script < commands): always readable, read it
+            # off the loop
+            while data := await run_blocking(os.read, fd, 65536):
+                await stdin.send_input(data)
+            await stdin.close()
+            return
         try:
             while True:
                 data = await queue.get()

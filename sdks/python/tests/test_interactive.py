@@ -62,3 +62,23 @@ def test_interactive_on_a_terminal(home, image):
     assert p.returncode == 7, out
     assert b"42x" in out and b"30 100" in out, out  # the terminal's size too
     assert after == before  # raw mode undone
+
+
+def test_interactive_with_commands_from_a_file(home, image, tmp_path):
+    """tty=True with stdin a regular file and stdout a pipe: the shell
+    reads the file and its output is forwarded (no terminal to set raw)."""
+    script = textwrap.dedent(f"""
+        import asyncio, sys, boxlite
+        async def main():
+            rt = boxlite.Boxlite(boxlite.Options(home_dir={home!r}))
+            async with boxlite.InteractiveBox(image={image!r}, runtime=rt, tty=True) as ib:
+                r = await ib.wait()
+            sys.exit(r.exit_code)
+        asyncio.run(main())
+    """)
+    cmds = tmp_path / "cmds"
+    cmds.write_text("echo from-$((40+2))-file\nexit 4\n")
+    with open(cmds) as f:
+        p = subprocess.run([sys.executable, "-c", script], stdin=f, capture_output=True, timeout=120)
+    assert p.returncode == 4, p
+    assert b"from-42-file" in p.stdout, p
