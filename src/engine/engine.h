@@ -46,6 +46,11 @@ enum bx_vm_mem {
 			     * and never written (QEMU >= 8.2: readonly=on,rom=off) */
 };
 
+/* The URI a BX_MEM_CLONE spec's QMP migrate-incoming names: the fd set
+ * that holds spec.incoming_fd. */
+#define BX_VM_INCOMING_FDSET 1
+#define BX_VM_INCOMING_URI "file:/dev/fdset/1"
+
 struct bx_vm_spec {
 	const char *qemu;       /* engine binary */
 	enum bx_accel accel;
@@ -67,7 +72,8 @@ struct bx_vm_spec {
 	 * see bx_engine_spawn_fd) and stay paused (-S) until QMP "cont". 0: boot.
 	 * With mem_mode BX_MEM_CLONE the load waits for QMP (-incoming defer):
 	 * migrate-set-capabilities x-ignore-shared, then migrate-incoming
-	 * "fd:<incoming_fd>". */
+	 * BX_VM_INCOMING_URI: the fd is handed to QEMU in an fd set, as
+	 * QEMU >= 9 wants a file read through "file:", not "fd:". */
 	int incoming_fd;
 	/* Published ports (only with network) and volumes. Volumes are the only
 	 * devices that vary per box; they come last, after the fixed set. */

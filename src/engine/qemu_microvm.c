@@ -255,10 +255,16 @@ static int qemu_microvm_build_argv(const struct bx_vm_spec *s, char ***argv_out,
 	}
 
 	if (s->incoming_fd > 0) {
+		/* A clone of a RAM-file template loads only once QMP has set
+		 * x-ignore-shared, which no command-line option sets; it reads
+		 * the state file as "file:" through an fd set (QEMU >= 9 warns
+		 * that "fd:" for a file is deprecated). */
+		if (s->mem_mode == BX_MEM_CLONE) {
+			push(&b, "-add-fd");
+			pushf(&b, "fd=%d,set=%d,opaque=template-state", s->incoming_fd, BX_VM_INCOMING_FDSET);
+		}
 		push(&b, "-S");
 		push(&b, "-incoming");
-		/* A clone of a RAM-file template loads only once QMP has set
-		 * x-ignore-shared, which no command-line option sets. */
 		if (s->mem_mode == BX_MEM_CLONE)
 			push(&b, "defer");
 		else

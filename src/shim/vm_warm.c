@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "engine.h"
 #include "log.h"
 #include "shim.h"
 
@@ -103,7 +104,8 @@ static int qemu_alive(struct shim *s, struct bx_error *err)
 
 /* A RAM-file template's clone (-incoming defer): its RAM is the template's
  * file, mapped copy-on-write, so the stream it loads holds device state
- * only; x-ignore-shared tells the load so, then it reads fd 3. */
+ * only; x-ignore-shared tells the load so, then it reads fd 3 (in an fd
+ * set, as "file:"). */
 static int start_incoming(struct shim *s, uint64_t deadline, struct bx_error *err)
 {
 	json_t *caps = json_pack("{s:s, s:{s:[{s:s, s:b}]}}", "execute", "migrate-set-capabilities", "arguments",
@@ -127,7 +129,7 @@ static int start_incoming(struct shim *s, uint64_t deadline, struct bx_error *er
 		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	}
 	return qmp_call(QMP_SOCK,
-			json_pack("{s:s, s:{s:s}}", "execute", "migrate-incoming", "arguments", "uri", "fd:3"), NULL,
+			json_pack("{s:s, s:{s:s}}", "execute", "migrate-incoming", "arguments", "uri", BX_VM_INCOMING_URI), NULL,
 			ms_left(deadline), err);
 }
 

@@ -165,14 +165,17 @@ static void test_memory_modes(void)
 
 	spec.incoming_fd = 3;
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		int backend = 0, incoming = 0;
+		int backend = 0, incoming = 0, fdset = 0;
 
 		spec.mem_mode = cases[c].mode;
 		argv = build(&spec);
 		for (size_t i = 0; argv && argv[i] && argv[i + 1]; i++) {
 			backend += !strcmp(argv[i], "-object") && !strcmp(argv[i + 1], cases[c].backend);
 			incoming += !strcmp(argv[i], "-incoming") && !strcmp(argv[i + 1], cases[c].incoming);
+			/* a clone's state file reaches QEMU in the fd set its "file:" URI names */
+			fdset += !strcmp(argv[i], "-add-fd") && !strcmp(argv[i + 1], "fd=3,set=1,opaque=template-state");
 		}
+		CHECK(fdset == (cases[c].mode == BX_MEM_CLONE) && !strcmp(BX_VM_INCOMING_URI, "file:/dev/fdset/1"));
 		CHECK_MSG(backend == 1, "mode %d: no %s", (int)cases[c].mode, cases[c].backend);
 		CHECK_MSG(incoming == 1, "mode %d: no -incoming %s", (int)cases[c].mode, cases[c].incoming);
 		bx_argv_free(argv);
