@@ -36,17 +36,22 @@ static ssize_t fd_read(void *ctx, void *buf, size_t n)
 }
 
 /* tar of src (relative to tmp) into file; returns rc. */
-static int create(const char *src, const char *file, struct bxtar_err *e)
+static int create_flags(const char *src, const char *file, unsigned flags, struct bxtar_err *e)
 {
 	char p[512];
 	int root = open(tmp, O_PATH | O_DIRECTORY), fd, rc;
 
 	snprintf(p, sizeof(p), "%s/%s", tmp, file);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	rc = bxtar_create(root, 0, src, fd_write, &fd, e);
+	rc = bxtar_create_ex(root, 0, src, flags, fd_write, &fd, e);
 	close(fd);
 	close(root);
 	return rc;
+}
+
+static int create(const char *src, const char *file, struct bxtar_err *e)
+{
+	return create_flags(src, file, 0, e);
 }
 
 static int extract_flags(const char *file, const char *dst, int single, unsigned flags, struct bxtar_err *e)
@@ -76,21 +81,13 @@ static int extract(const char *file, const char *dst, int single, struct bxtar_e
 static void test_follow_and_keep(void)
 {
 	struct bxtar_err e = { 0 };
-	char p[512];
-	int root = open(tmp, O_PATH | O_DIRECTORY), fd;
 
 	CHECK(sh("mkdir -p fk/dir && echo target > fk/real.txt && ln -s real.txt fk/link.txt"
 		 " && ln -s ../real.txt fk/dir/inner && ln -s dir fk/dirlink", NULL) == 0);
-	snprintf(p, sizeof(p), "%s/f1.tar", tmp);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	CHECK(bxtar_create_ex(root, 0, "fk/link.txt", BXTAR_FOLLOW, fd_write, &fd, &e) == 0);
-	close(fd);
+	CHECK(create_flags("fk/link.txt", "f1.tar", BXTAR_FOLLOW, &e) == 0);
 	CHECK(sh("mkdir fo && tar -C fo -xf f1.tar && test -f fo/link.txt && ! test -L fo/link.txt"
 		 " && grep -qx target fo/link.txt", NULL) == 0);
-	snprintf(p, sizeof(p), "%s/f2.tar", tmp);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	CHECK(bxtar_create_ex(root, 0, "fk/dirlink", BXTAR_FOLLOW, fd_write, &fd, &e) == 0);
-	close(fd);
+	CHECK(create_flags("fk/dirlink", "f2.tar", BXTAR_FOLLOW, &e) == 0);
 	CHECK(sh("mkdir fo2 && tar -C fo2 -xf f2.tar && test -d fo2/dirlink && test -L fo2/dirlink/inner", NULL) == 0);
 	CHECK(create("fk/link.txt", "f3.tar", &e) == 0); /* without: the link itself */
 	CHECK(sh("mkdir fo3 && tar -C fo3 -xf f3.tar && test -L fo3/link.txt", NULL) == 0);
@@ -103,7 +100,6 @@ static void test_follow_and_keep(void)
 	CHECK(sh("grep -qx old kout/kin/a.txt && grep -qx new kout/kin/b.txt && grep -qx old kout/kin/sub/c", NULL) == 0);
 	CHECK(extract("k.tar", "kout", 1, &e) == 0); /* and without: replaced */
 	CHECK(sh("grep -qx new kout/kin/a.txt && grep -qx new kout/kin/sub/c", NULL) == 0);
-	close(root);
 }
 
 int main(void)
