@@ -2,6 +2,7 @@
 #include "copy.h"
 
 #include "bxtar.h"
+#include "protocol.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,12 +22,12 @@ int copy_child(enum copy_mode mode, const char *path, int single, unsigned flags
 		return EIO;
 	}
 	if (mode == COPY_OUT) {
-		rc = bxtar_create_ex(root, 1, path, flags & COPY_FOLLOW ? BXTAR_FOLLOW : 0, bxtar_fd_write, &out, &e);
+		rc = bxtar_create_ex(root, 1, path, flags & BXP_COPY_FOLLOW ? BXTAR_FOLLOW : 0, bxtar_fd_write, &out, &e);
 	} else {
 		rc = bxtar_target(root, 1, path, single, &dirfd, rename, &e);
 		if (rc == 0)
 			rc = bxtar_extract(dirfd, rename, bxtar_fd_read, &in,
-					   BXTAR_CHOWN | (flags & COPY_NO_OVERWRITE ? BXTAR_NO_OVERWRITE : 0), &e);
+					   BXTAR_CHOWN | (flags & BXP_COPY_NO_OVERWRITE ? BXTAR_NO_OVERWRITE : 0), &e);
 		if (dirfd >= 0)
 			close(dirfd);
 	}

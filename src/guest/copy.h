@@ -9,9 +9,6 @@
 
 enum copy_mode { COPY_NONE = 0, COPY_OUT = 1, COPY_IN = 2 };
 
-#define COPY_FOLLOW 1u       /* BXT_COPY_FLAGS: COPY_OUT follows a top-level symlink */
-#define COPY_NO_OVERWRITE 2u /* COPY_IN keeps what exists */
-
 /* In the child, stdio already in place. Returns the exit status: 0, or a
  * positive errno (1..125) with "PATH: reason" written to stderr. */
 int copy_child(enum copy_mode mode, const char *path, int single, unsigned flags);

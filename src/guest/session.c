@@ -78,7 +78,7 @@ struct exec_req {
 	struct user_cred cred;
 	enum copy_mode copy; /* COPY_OUT/COPY_IN: run the tar streamer, not argv */
 	uint32_t copy_single;
-	uint32_t copy_flags; /* COPY_FOLLOW, COPY_NO_OVERWRITE */
+	uint32_t copy_flags; /* BXP_COPY_* bits */
 	char copy_path[PATH_MAX];
 };
 

@@ -67,15 +67,11 @@ static int finish(boxlite_exec *x, const char *what, const char *path, int local
 	return 0;
 }
 
-/* BXT_COPY_FLAGS bits (src/guest/copy.h) */
-#define COPY_FOLLOW 1u
-#define COPY_NO_OVERWRITE 2u
-
 static unsigned copy_flags(const boxlite_copy_options *o)
 {
 	if (!o || o->struct_size < sizeof(*o))
 		return 0;
-	return (o->follow_symlinks ? COPY_FOLLOW : 0) | (o->no_overwrite ? COPY_NO_OVERWRITE : 0);
+	return (o->follow_symlinks ? BXP_COPY_FOLLOW : 0) | (o->no_overwrite ? BXP_COPY_NO_OVERWRITE : 0);
 }
 
 static int start_copy(boxlite_box *box, uint16_t tag, const char *guest_path, int single, unsigned flags,
@@ -102,12 +98,12 @@ static int copy_in(boxlite_box *box, const char *host_path, int tar_fd, const ch
 	if (host_path && access(host_path, F_OK) < 0 && errno != EACCES)
 		return bx_err_sys(err, -errno, "%s", host_path);
 	/* Following is done here, on the host; keeping existing files there. */
-	rc = start_copy(box, BXT_COPY_IN, guest_path, host_path != NULL, flags & COPY_NO_OVERWRITE, &x, err);
+	rc = start_copy(box, BXT_COPY_IN, guest_path, host_path != NULL, flags & BXP_COPY_NO_OVERWRITE, &x, err);
 	if (rc < 0)
 		return rc;
 	io_fd = boxlite_exec_stdin_fd(x);
 	if (host_path) {
-		lrc = bxtar_create_ex(AT_FDCWD, 0, host_path, flags & COPY_FOLLOW ? BXTAR_FOLLOW : 0, sock_write,
+		lrc = bxtar_create_ex(AT_FDCWD, 0, host_path, flags & BXP_COPY_FOLLOW ? BXTAR_FOLLOW : 0, sock_write,
 				      &io_fd, &le);
 	} else {
 		static __thread char buf[65536];
@@ -145,7 +141,7 @@ static int copy_out(boxlite_box *box, const char *guest_path, const char *host_p
 
 	if (host_path && bxtar_target(AT_FDCWD, 0, host_path, 1, &dirfd, rename, &le) < 0)
 		return bx_err(err, le.code, "copying from box %s: %s", box ? box->id : "?", le.msg);
-	rc = start_copy(box, BXT_COPY_OUT, guest_path, 0, flags & COPY_FOLLOW, &x, err);
+	rc = start_copy(box, BXT_COPY_OUT, guest_path, 0, flags & BXP_COPY_FOLLOW, &x, err);
 	if (rc < 0) {
 		if (dirfd >= 0)
 			close(dirfd);
@@ -155,7 +151,7 @@ static int copy_out(boxlite_box *box, const char *guest_path, const char *host_p
 	io_fd = boxlite_exec_stdout_fd(x);
 	if (host_path) {
 		lrc = bxtar_extract(dirfd, rename, bxtar_fd_read, &io_fd,
-				    (geteuid() == 0 ? BXTAR_CHOWN : 0) | (flags & COPY_NO_OVERWRITE ? BXTAR_NO_OVERWRITE : 0),
+				    (geteuid() == 0 ? BXTAR_CHOWN : 0) | (flags & BXP_COPY_NO_OVERWRITE ? BXTAR_NO_OVERWRITE : 0),
 				    &le);
 		close(dirfd);
 	} else {

@@ -119,12 +119,15 @@ enum bxp_tag {
 	BXT_PORT_HOST = 53,     /* u32: host port, 1..65535 */
 	BXT_PORT_GUEST = 54,    /* u32: guest port, 1..65535 (PORT_ADD only) */
 	BXT_PORT_UDP = 55,      /* u32 1: udp, else tcp */
-	BXT_COPY_FLAGS = 57,    /* u32 in a copy EXEC: 1 follow a top-level symlink (COPY_OUT),
-				   2 keep existing files (COPY_IN) */
 	BXT_CAPS = 56,          /* u64 in SETUP: capabilities (bit N: N) every process started
 				   later keeps (bounding set; all of them for root); absent: all */
+	BXT_COPY_FLAGS = 57,    /* u32 in a copy EXEC: BXP_COPY_* bits */
 	BXT_TAG_MAX
 };
+
+/* BXT_COPY_FLAGS bits */
+#define BXP_COPY_FOLLOW 1u       /* COPY_OUT follows a top-level symlink */
+#define BXP_COPY_NO_OVERWRITE 2u /* COPY_IN keeps existing files */
 
 struct bxp_header {
 	uint32_t len;
