@@ -58,13 +58,46 @@ static int try_builtin(boxlite_runtime *rt, const struct bx_image_ref *r, const 
 	return rc < 0 ? bx_err_wrap(err, rc, "importing built-in image %s", canonical) : rc;
 }
 
+#define CANDIDATES_MAX 8
+
+/* The references ref may name: itself when qualified, else ref under each
+ * search registry in order (the first must parse). Their count, or -errno. */
+static int candidates(const char *ref, const struct bx_registry_conf *conf, struct bx_image_ref *cand,
+		      struct bx_error *err)
+{
+	int rc = bx_image_ref_parse(ref, conf->search[0], &cand[0], err), n = 1;
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 1; !cand[0].qualified && conf->search[i] && n < CANDIDATES_MAX; i++)
+		if (bx_image_ref_parse(ref, conf->search[i], &cand[n], NULL) == 0)
+			n++;
+	return n;
+}
+
+/* Pulls the first of cand[0..n) a registry has: the next is tried only when
+ * one does not have it, refuses it, or cannot be reached. */
+static int pull_first(boxlite_runtime *rt, const struct bx_image_ref *cand, size_t n, const struct bx_pull_opts *po,
+		      struct bx_image *out, struct bx_error *err)
+{
+	int rc = -ENOENT;
+
+	for (size_t i = 0; i < n; i++) {
+		bx_err_clear(err);
+		rc = bx_image_pull(rt->home, &cand[i], po, out, err);
+		if (rc != -ENOENT && rc != -EACCES && rc != -EHOSTUNREACH)
+			break;
+	}
+	return rc;
+}
+
 int bx_images_resolve_policy(boxlite_runtime *rt, const char *ref, enum bx_pull_policy policy,
 			     struct bx_image *out, struct bx_error *err)
 {
 	struct bx_registry_conf conf;
-	struct bx_image_ref cand[8];
-	char canonical[8][BX_REF_STRING_MAX];
-	size_t n = 0, i;
+	struct bx_image_ref cand[CANDIDATES_MAX];
+	char canonical[CANDIDATES_MAX][BX_REF_STRING_MAX];
+	size_t n, i;
 	int rc;
 
 	/* An exact stored name (also what older homes recorded). */
@@ -77,13 +110,9 @@ int bx_images_resolve_policy(boxlite_runtime *rt, const char *ref, enum bx_pull_
 	rc = bx_registry_conf_load(rt->home, &rt->registries, &conf, err);
 	if (rc < 0)
 		return rc;
-	rc = bx_image_ref_parse(ref, conf.search[0], &cand[n], err);
-	if (rc < 0)
+	if ((rc = candidates(ref, &conf, cand, err)) < 0)
 		goto out;
-	n++;
-	for (i = 1; !cand[0].qualified && conf.search[i] && n < 8; i++)
-		if (bx_image_ref_parse(ref, conf.search[i], &cand[n], NULL) == 0)
-			n++;
+	n = (size_t)rc;
 	for (i = 0; i < n; i++)
 		if (bx_image_ref_format(&cand[i], canonical[i], sizeof(canonical[i])) < 0) {
 			rc = bx_err(err, -EINVAL, "invalid reference '%.200s': too long", ref);
@@ -114,12 +143,7 @@ int bx_images_resolve_policy(boxlite_runtime *rt, const char *ref, enum bx_pull_
 			    canonical[0]);
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		bx_err_clear(err);
-		rc = bx_image_pull(rt->home, &cand[i], &(struct bx_pull_opts){ .regs = &rt->registries }, out, err);
-		if (rc != -ENOENT && rc != -EACCES && rc != -EHOSTUNREACH)
-			break;
-	}
+	rc = pull_first(rt, cand, n, &(struct bx_pull_opts){ .regs = &rt->registries }, out, err);
 out:
 	bx_registry_conf_free(&conf);
 	return rc;
@@ -137,7 +161,7 @@ BX_EXPORT int boxlite_image_pull(boxlite_runtime *rt, const char *ref, const box
 {
 	struct bx_error err = { 0 };
 	struct bx_registry_conf conf = { 0 };
-	struct bx_image_ref r;
+	struct bx_image_ref cand[CANDIDATES_MAX];
 	struct bx_pull_opts po = { 0 };
 	struct bx_image img = { 0 };
 	int rc;
@@ -150,20 +174,11 @@ BX_EXPORT int boxlite_image_pull(boxlite_runtime *rt, const char *ref, const box
 		po.user_data = opts->user_data;
 	}
 	po.regs = &rt->registries;
-	rc = bx_registry_conf_load(rt->home, &rt->registries, &conf, &err);
 	/* An unqualified name: each search registry in turn, the first that
-	 * has it wins (a qualified one parses the same against any). */
-	for (size_t i = 0; rc >= 0 && conf.search[i]; i++) {
-		bx_err_clear(&err);
-		if ((rc = bx_image_ref_parse(ref, conf.search[i], &r, &err)) < 0)
-			break;
-		rc = bx_image_pull(rt->home, &r, &po, &img, &err);
-		if (rc >= 0 || r.qualified || !conf.search[i + 1] ||
-		    (rc != -ENOENT && rc != -EACCES && rc != -EHOSTUNREACH))
-			break;
-		bx_image_free(&img);
-		rc = 0; /* the next registry */
-	}
+	 * has it wins. */
+	rc = bx_registry_conf_load(rt->home, &rt->registries, &conf, &err);
+	if (rc >= 0 && (rc = candidates(ref, &conf, cand, &err)) > 0)
+		rc = pull_first(rt, cand, (size_t)rc, &po, &img, &err);
 	bx_registry_conf_free(&conf);
 	bx_image_free(&img);
 	return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
