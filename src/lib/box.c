@@ -369,6 +369,10 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 fail:
 	bx_rm_rf_at(AT_FDCWD, box->dir, NULL);
 fail_nodir:
+	/* anonymous volumes this call made (their host path was empty) */
+	for (size_t i = 0; i < box->nv.n_vols && i < o->nv.n_vols; i++)
+		if (!o->nv.vols[i].host[0] && box->nv.vols[i].host[0])
+			bx_rm_rf_at(AT_FDCWD, box->nv.vols[i].host, NULL);
 	bx_unlock(&home_lock);
 	bx_unlock(&gc_fd);
 	bx_image_free(&img);

@@ -155,6 +155,8 @@ expect_contains "-v BOX_PATH:ro: read-only" "$("$BOXLITE" exec "$A" -- sh -c 'to
 expect_eq "anonymous volumes live in the home" "$(ls "$BOXLITE_HOME/volumes/anonymous" | wc -l)" "2"
 "$BOXLITE" rm -f "$A" >/dev/null
 expect_eq "and go with the box" "$(ls "$BOXLITE_HOME/volumes/anonymous" | wc -l)" "0"
+"$BOXLITE" create -v /data localhost/no-such-image:1 >/dev/null 2>&1 && fail "create with a missing image succeeded"
+expect_eq "a failed create leaves no anonymous volume" "$(ls "$BOXLITE_HOME/volumes/anonymous" | wc -l)" "0"
 out=$("$BOXLITE" run --rm -t $IMG true </dev/null 2>&1); rc=$?
 expect_eq "run -t without a terminal" "$rc:$out" "125:boxlite: the input device is not a TTY."
 D=$("$BOXLITE" create $IMG true)
