@@ -4,8 +4,12 @@
  *  - Functions that can fail return 0 on success or a negative errno. When
  *    `err` is not NULL they also store a newly allocated error object there,
  *    which the caller frees with boxlite_error_free(). Pass NULL to ignore.
- *  - Handles are opaque. A handle is used by one thread at a time; distinct
- *    handles may be used from distinct threads.
+ *  - Handles are opaque. A box or exec handle is used by one thread at a
+ *    time; distinct handles may be used from distinct threads. The runtime
+ *    handle may be shared: its calls (and calls on boxes got through it)
+ *    may run from several threads at once, except
+ *    boxlite_runtime_set_image_registries and boxlite_runtime_close, which
+ *    need it to themselves (a server serves many clients on one runtime).
  *  - The library never prints, never exits, never installs signal handlers
  *    and never takes over the caller's process: every box runs in its own
  *    `boxlite-shim` process, which the library spawns.
@@ -510,6 +514,11 @@ typedef struct boxlite_box_info {
 	uint64_t created_at;      /* ns since the Unix epoch */
 	uint64_t started_at;      /* 0 when never started */
 	uint64_t finished_at;     /* 0 while running or never started */
+	/* Added after 0.1.0: filled when struct_size covers them. 0 when the
+	 * box's config could not be read. */
+	uint32_t cpus;
+	uint32_t memory_mib;
+	int32_t auto_remove;
 } boxlite_box_info;
 
 /* Finds a box of this home by id, unique id prefix or name, from any process.

@@ -16,6 +16,8 @@ PACKAGES=(
   docker-registry apache2-utils jq openssl
   # libraries
   libjansson-dev libarchive-dev libsqlite3-dev libcurl4-openssl-dev
+  # the REST server (HTTP + upgrade to WebSocket); its tests and benchmark
+  libmicrohttpd-dev python3-websockets wrk
   # tests
   tmux procps psmisc util-linux python3 python3-yaml
   # the Python SDK (sdks/python): headers to build it, pytest to test it

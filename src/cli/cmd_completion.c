@@ -45,6 +45,7 @@ static const struct {
 	{ "image", "", 0 },
 	{ "login", "-u --username --password-stdin", 0 },
 	{ "logout", "", 0 },
+	{ "serve", "--host --port --api-key-file --api-key", 0 },
 	{ "version", "", 0 },
 	{ "completion", "", 0 },
 };

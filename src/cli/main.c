@@ -39,6 +39,7 @@ static const struct command commands[] = {
 	{ "image", cmd_image, "Manage images (prune; ls, rm, pull, load, import)" },
 	{ "login", cmd_login, "Store credentials for a registry" },
 	{ "logout", cmd_logout, "Forget the credentials of a registry" },
+	{ "serve", cmd_serve, "Serve the REST API for remote clients" },
 	{ "version", cmd_version, "Show the version" },
 	{ "completion", cmd_completion, NULL }, /* hidden, as in the reference CLI */
 };

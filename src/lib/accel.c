@@ -218,7 +218,7 @@ out:
 	return rc;
 }
 
-int bx_accel_decide(boxlite_runtime *rt, struct bx_error *err)
+static int accel_decide_locked(boxlite_runtime *rt, struct bx_error *err)
 {
 	const char *mode = getenv("BOXLITE_ACCEL");
 	char boot_id[64], reason[200];
@@ -263,4 +263,13 @@ int bx_accel_decide(boxlite_runtime *rt, struct bx_error *err)
 	snprintf(rt->accel_reason, sizeof(rt->accel_reason), "%s", reason);
 	rt->accel_decided = 1;
 	return 0;
+}
+
+/* Threads sharing the runtime decide once; the others wait for the verdict. */
+int bx_accel_decide(boxlite_runtime *rt, struct bx_error *err)
+{
+	pthread_mutex_lock(&rt->lazy_mu);
+	int rc = accel_decide_locked(rt, err);
+	pthread_mutex_unlock(&rt->lazy_mu);
+	return rc;
 }

@@ -145,7 +145,8 @@ int bx_box_reconcile(boxlite_box *box, struct bx_error *err)
 	return rc;
 }
 
-static void fill_info(boxlite_box_info *info, const struct bx_box_record *r)
+/* box: the loaded box for its config (cpus, memory), or NULL. */
+static void fill_info(boxlite_box_info *info, const struct bx_box_record *r, const boxlite_box *box)
 {
 	uint32_t size = info->struct_size ? info->struct_size : sizeof(*info);
 	boxlite_box_info full = {
@@ -162,6 +163,9 @@ static void fill_info(boxlite_box_info *info, const struct bx_box_record *r)
 		.created_at = r->created_at,
 		.started_at = r->started_at,
 		.finished_at = r->finished_at,
+		.cpus = box ? box->cpus : 0,
+		.memory_mib = box ? box->memory_mib : 0,
+		.auto_remove = box ? box->auto_remove : 0,
 	};
 	memcpy(info, &full, full.struct_size);
 }
@@ -176,7 +180,7 @@ BX_EXPORT int boxlite_box_info_get(boxlite_box *box, boxlite_box_info *info, box
 	bx_box_record_clear(box->info_rec);
 	if (bx_box_record_copy(box->info_rec, box->rec) < 0)
 		return bx_error_export(-ENOMEM, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
-	fill_info(info, box->info_rec);
+	fill_info(info, box->info_rec, box);
 	return 0;
 }
 
@@ -214,9 +218,9 @@ BX_EXPORT int boxlite_runtime_list_boxes(boxlite_runtime *rt, boxlite_box_info *
 		boxlite_box_info *info = &v[len];
 
 		if (bx_box_load(rt, &recs[i], &box, NULL) == 0 && bx_box_reconcile(box, NULL) == 0 && !box->removed)
-			fill_info(info, box->rec);
+			fill_info(info, box->rec, box);
 		else if (!box)
-			fill_info(info, &recs[i]); /* unreadable config: show the record */
+			fill_info(info, &recs[i], NULL); /* unreadable config: show the record */
 		else {
 			bx_box_destroy(box);
 			continue;

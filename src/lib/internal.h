@@ -3,6 +3,7 @@
 #define BOXLITE_LIB_INTERNAL_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -43,6 +44,7 @@ struct boxlite_runtime {
 	struct bx_registries registries;   /* boxlite_runtime_set_image_registries */
 	struct bx_engine_caps engine_caps; /* asked once, by runtime_info_get */
 	int engine_probed;
+	pthread_mutex_t lazy_mu; /* guards the lazily decided accel and engine caps */
 };
 
 struct boxlite_box_options {

@@ -46,6 +46,7 @@ BX_EXPORT int boxlite_runtime_open(const char *home, boxlite_runtime **out, boxl
 	rt = calloc(1, sizeof(*rt));
 	if (!rt)
 		return bx_error_export(-ENOMEM, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	pthread_mutex_init(&rt->lazy_mu, NULL);
 	if (home && *home)
 		snprintf(rt->home, sizeof(rt->home), "%s", home);
 	else if ((rc = default_home(rt->home, sizeof(rt->home), &err)) < 0)
@@ -74,6 +75,7 @@ BX_EXPORT void boxlite_runtime_close(boxlite_runtime *rt)
 	bx_store_close(rt->store);
 	bx_registries_free(&rt->registries);
 	free(rt->recovery_report);
+	pthread_mutex_destroy(&rt->lazy_mu);
 	free(rt);
 }
 
@@ -120,10 +122,12 @@ BX_EXPORT int boxlite_runtime_info_get(boxlite_runtime *rt, boxlite_runtime_info
 	}
 	if (info->struct_size >= offsetof(boxlite_runtime_info, template_memory_shared) +
 					 sizeof(info->template_memory_shared)) {
+		pthread_mutex_lock(&rt->lazy_mu);
 		if (!rt->engine_probed) {
 			bx_engine_qemu_probe(rt->qemu, &rt->engine_caps);
 			rt->engine_probed = 1;
 		}
+		pthread_mutex_unlock(&rt->lazy_mu);
 		info->engine_version = rt->engine_caps.version;
 		info->template_memory_shared = rt->engine_caps.ram_file_cow;
 	}

@@ -1,0 +1,134 @@
+/* Inside `boxlite serve`: the server's state, a request as handlers see it
+ * (no libmicrohttpd types), and the response they fill in. */
+#ifndef BX_SERVER_SRV_H
+#define BX_SERVER_SRV_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "boxlite.h"
+#include "server.h"
+
+struct srv_box;
+struct srv_exec;
+
+/* Counters of GET /v1/metrics (RuntimeMetrics). */
+struct srv_counters {
+	uint64_t boxes_created, boxes_failed, boxes_stopped, commands, exec_errors;
+};
+
+struct srv {
+	boxlite_runtime *rt;
+	const char *api_key; /* NULL: no authentication */
+	const char *openapi_path;
+	pthread_mutex_t mu;  /* the maps and counters below */
+	struct srv_box *boxes;   /* handles this server holds, by id */
+	struct srv_exec *execs;  /* executions, by id */
+	struct srv_counters n;
+};
+
+struct srv_req {
+	const char *method;
+	const char *path;
+	const char *params[4];   /* {box_id}, {exec_id}, ... in pattern order */
+	void *conn;              /* the MHD connection, for srv_query/srv_header */
+	const char *body;
+	size_t body_len;
+	char request_id[40];
+};
+
+/* What a handler answers. A JSON body, no body, or a body made by a
+ * callback (file downloads); upgrade is set for WebSocket routes. */
+struct srv_resp {
+	unsigned status;
+	char *body;              /* malloc'd */
+	size_t len;
+	const char *content_type;
+	char header_name[48], header_value[96]; /* one extra header, or "" */
+	void *mhd;               /* a prepared MHD response (streams, upgrades) */
+};
+
+typedef void (*srv_handler)(struct srv *s, struct srv_req *r, struct srv_resp *out);
+
+/* routes.c */
+struct srv_route {
+	const char *method;
+	const char *pattern; /* after /v1 (and the optional {prefix}) */
+	srv_handler fn;
+	unsigned flags;
+};
+#define SRV_ROUTE_PUBLIC 1u    /* no authentication (GET /v1/config) */
+#define SRV_ROUTE_NO_PREFIX 2u /* never under a {prefix} (config, me, openapi) */
+#define SRV_ROUTE_STREAM_IN 4u /* the handler reads the body itself (uploads) */
+/* Finds the route of method + path ("/v1/..."), filling r->params. Returns
+ * it, or NULL with *path_known set when the path exists for other methods
+ * (then 405) and clear when it does not (404). */
+const struct srv_route *srv_route_find(const char *method, const char *path, struct srv_req *r,
+				       int *path_known);
+
+/* http.c: request helpers */
+const char *srv_query(struct srv_req *r, const char *key);
+const char *srv_header(struct srv_req *r, const char *name);
+/* A query flag: "true"/"1" is 1, "false"/"0" 0, absent def, else -1. */
+int srv_query_bool(struct srv_req *r, const char *key, int def);
+
+/* errors.c: responses. srv_json steals j. */
+void srv_json(struct srv_resp *out, unsigned status, json_t *j);
+void srv_empty(struct srv_resp *out, unsigned status);
+void srv_error(struct srv_resp *out, struct srv_req *r, unsigned status, const char *type, const char *code,
+	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The envelope of a library error (freed here), by its errno; ctx says what
+ * was being done where one errno means different things. */
+enum srv_ctx { SRV_CTX_BOX, SRV_CTX_CREATE, SRV_CTX_START, SRV_CTX_EXEC, SRV_CTX_IMAGE };
+void srv_error_lib(struct srv_resp *out, struct srv_req *r, int rc, boxlite_error *e, enum srv_ctx ctx);
+void srv_bad_request(struct srv_resp *out, struct srv_req *r, int parse_rc, const char *msg);
+void srv_unsupported(struct srv_resp *out, struct srv_req *r, const char *what);
+
+/* auth.c: 1 when the request may pass. */
+int srv_auth_ok(const struct srv *s, const char *authorization);
+
+/* boxes.c: the server's box handles, shared by requests. srv_box_get finds a
+ * box by id or name and returns it locked (its handle is one thread's at a
+ * time); srv_box_put unlocks it. */
+struct srv_box {
+	struct srv_box *next;
+	char id[16];
+	boxlite_box *box;
+	pthread_mutex_t mu;
+	unsigned refs;
+	int gone;    /* removed: the handle is freed when the last ref goes */
+	int created; /* created by this server: stopped with it unless detached */
+	/* BoxMetrics counters (under mu) */
+	uint64_t commands, exec_errors, bytes_in, bytes_out;
+};
+int srv_box_get(struct srv *s, const char *key, struct srv_box **out, boxlite_error **err);
+/* Adopts a handle this server created (locked and referenced, as get). */
+struct srv_box *srv_box_adopt(struct srv *s, boxlite_box *box);
+void srv_box_put(struct srv *s, struct srv_box *b);
+/* Marks b removed (its handle was freed by boxlite_box_remove). */
+void srv_box_forget(struct srv *s, struct srv_box *b);
+/* At shutdown: frees every handle (non-detached boxes this server started stop). */
+void srv_boxes_free(struct srv *s);
+/* Box as the API's Box schema. */
+json_t *srv_box_json(const boxlite_box_info *info);
+
+/* handlers */
+void h_config(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_me(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_openapi(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_unsupported(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_runtime_metrics(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_box_create(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_box_list(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_box_get(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_box_head(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_box_delete(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_box_start(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_box_stop(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_box_metrics(struct srv *s, struct srv_req *r, struct srv_resp *out);
+
+#endif
