@@ -87,11 +87,23 @@ struct srv_box *srv_box_adopt(struct srv *s, boxlite_box *box)
 	return lock_ref(s, b);
 }
 
+void srv_box_ref(struct srv *s, struct srv_box *b)
+{
+	pthread_mutex_lock(&s->mu);
+	b->refs++;
+	pthread_mutex_unlock(&s->mu);
+}
+
 void srv_box_put(struct srv *s, struct srv_box *b)
 {
 	if (!b)
 		return;
 	pthread_mutex_unlock(&b->mu);
+	srv_box_unref(s, b);
+}
+
+void srv_box_unref(struct srv *s, struct srv_box *b)
+{
 	pthread_mutex_lock(&s->mu);
 	if (--b->refs == 0 && b->gone) {
 		for (struct srv_box **p = &s->boxes; *p; p = &(*p)->next)

@@ -237,6 +237,7 @@ void h_box_delete(struct srv *s, struct srv_req *r, struct srv_resp *out)
 	} else {
 		boxlite_error_free(e);
 		e = NULL;
+		srv_execs_drop(s, b); /* their handles use the box's */
 		rc = boxlite_box_remove(b->box, &e); /* frees the handle, even on failure */
 		srv_box_forget(s, b);
 		if (rc < 0)

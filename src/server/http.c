@@ -22,8 +22,25 @@
 #define IDLE_TIMEOUT_S 60          /* a client silent this long is dropped */
 #define MAX_CONNECTIONS 512
 
+/* A WebSocket session between the 101 and the upgrade callback. */
+struct upgrade {
+	struct srv *s;
+	struct srv_exec *x;
+	int started; /* the callback ran: the session owns x now */
+};
+
+struct session {
+	struct srv *s;
+	struct srv_exec *x;
+	int sock;
+	struct MHD_UpgradeResponseHandle *urh;
+	size_t extra_len;
+	char extra[];
+};
+
 struct request {
 	struct srv_req req;
+	struct upgrade *up;
 	const struct srv_route *route;
 	char *body;
 	size_t len, cap;
@@ -99,6 +116,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct request *x, st
 		MHD_add_response_header(resp, o->header_name, o->header_value);
 	if (o->status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	x->up = o->upgrade;
 	ret = MHD_queue_response(c, o->status ? o->status : 500, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -199,10 +217,82 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return send_resp(c, x, &o);
 }
 
+/* Releases what an attach claimed: the attach slot and the reference. */
+static void release_attach(struct srv *s, struct srv_exec *x)
+{
+	pthread_mutex_lock(&x->mu);
+	x->attached = 0;
+	x->idle_since_ns = srv_now_ns();
+	pthread_mutex_unlock(&x->mu);
+	srv_exec_put(s, x);
+}
+
+static void *session_main(void *arg)
+{
+	struct session *ss = arg;
+	srv_ws_session(ss->s, ss->x, ss->sock, ss->extra, ss->extra_len);
+	MHD_upgrade_action(ss->urh, MHD_UPGRADE_ACTION_CLOSE);
+	release_attach(ss->s, ss->x);
+	free(ss);
+	return NULL;
+}
+
+static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls, const char *extra, size_t extra_len,
+			MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct upgrade *up = cls;
+	struct session *ss = malloc(sizeof(*ss) + extra_len);
+	pthread_t t;
+
+	up->started = 1;
+	if (!ss) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		release_attach(up->s, up->x);
+		return;
+	}
+	*ss = (struct session){ .s = up->s, .x = up->x, .sock = sock, .urh = urh, .extra_len = extra_len };
+	memcpy(ss->extra, extra, extra_len);
+	if (pthread_create(&t, NULL, session_main, ss) != 0) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		release_attach(up->s, up->x);
+		free(ss);
+		return;
+	}
+	pthread_detach(t);
+}
+
+int srv_upgrade(struct srv_resp *out, struct srv *s, struct srv_exec *x, const char *accept)
+{
+	struct upgrade *up = calloc(1, sizeof(*up));
+	struct MHD_Response *resp;
+
+	if (!up)
+		return -ENOMEM;
+	up->s = s;
+	up->x = x;
+	resp = MHD_create_response_for_upgrade(on_upgraded, up);
+	if (!resp) {
+		free(up);
+		return -ENOMEM;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+	pthread_mutex_lock(&s->mu);
+	x->refs++;
+	pthread_mutex_unlock(&s->mu);
+	srv_empty(out, MHD_HTTP_SWITCHING_PROTOCOLS);
+	out->mhd = resp;
+	out->upgrade = up;
+	return 0;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
 {
 	struct request *x = *con_cls;
 	if (x) {
+		if (x->up && !x->up->started) /* the client left before the upgrade */
+			release_attach(cls, x->up->x);
+		free(x->up);
 		free(x->body);
 		free(x);
 		*con_cls = NULL;
@@ -228,6 +318,14 @@ static int is_loopback(const struct sockaddr *sa)
 	return 0;
 }
 
+static void stop_reaper(struct srv *s, pthread_t reaper)
+{
+	pthread_mutex_lock(&s->mu);
+	s->stopping = 1;
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(reaper, NULL);
+}
+
 int bx_server_run(boxlite_runtime *rt, const struct bx_server_opts *o, char *err, size_t errlen)
 {
 	struct srv s = { .rt = rt, .api_key = o->api_key, .openapi_path = o->openapi_path };
@@ -237,6 +335,7 @@ int bx_server_run(boxlite_runtime *rt, const struct bx_server_opts *o, char *err
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *di;
 	char port[8], shown[INET6_ADDRSTRLEN + 2];
+	pthread_t reaper;
 	sigset_t set;
 	int sig, rc;
 
@@ -264,6 +363,12 @@ int bx_server_run(boxlite_runtime *rt, const struct bx_server_opts *o, char *err
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.exec_gone, NULL);
+	if (pthread_create(&reaper, NULL, srv_reaper_main, &s) != 0) {
+		snprintf(err, errlen, "cannot start a thread");
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+		return -EAGAIN;
+	}
 
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_ALLOW_UPGRADE |
 				     MHD_USE_ERROR_LOG | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
@@ -275,8 +380,8 @@ int bx_server_run(boxlite_runtime *rt, const struct bx_server_opts *o, char *err
 	if (!d) {
 		snprintf(err, errlen, "cannot listen on %s port %u (in use, or not an address of this machine)", o->host,
 			 o->port);
+		stop_reaper(&s, reaper);
 		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-		pthread_mutex_destroy(&s.mu);
 		return -EADDRINUSE;
 	}
 	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -293,8 +398,13 @@ int bx_server_run(boxlite_runtime *rt, const struct bx_server_opts *o, char *err
 	while (sigwait(&set, &sig) != 0)
 		;
 	fprintf(stderr, "boxlite serve: %s, shutting down\n", sig == SIGINT ? "interrupted" : "terminated");
+	/* Executions end first: their attached clients get an exit frame and
+	 * let go of their sockets, which MHD waits for. */
+	stop_reaper(&s, reaper);
+	srv_execs_drop(&s, NULL);
 	MHD_stop_daemon(d);
 	srv_boxes_free(&s);
+	pthread_cond_destroy(&s.exec_gone);
 	pthread_mutex_destroy(&s.mu);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	return 0;

@@ -22,6 +22,13 @@ static const struct srv_route routes[] = {
 	{ "POST", "/boxes/{box_id}/start", h_box_start, 0 },
 	{ "POST", "/boxes/{box_id}/stop", h_box_stop, 0 },
 	{ "GET", "/boxes/{box_id}/metrics", h_box_metrics, 0 },
+	{ "POST", "/boxes/{box_id}/exec", h_exec_start, 0 },
+	{ "GET", "/boxes/{box_id}/attach", h_box_attach, 0 },
+	{ "GET", "/boxes/{box_id}/executions/{exec_id}", h_exec_get, 0 },
+	{ "DELETE", "/boxes/{box_id}/executions/{exec_id}", h_exec_kill, 0 },
+	{ "GET", "/boxes/{box_id}/executions/{exec_id}/attach", h_exec_attach, 0 },
+	{ "POST", "/boxes/{box_id}/executions/{exec_id}/signal", h_exec_signal, 0 },
+	{ "POST", "/boxes/{box_id}/executions/{exec_id}/resize", h_exec_resize, 0 },
 	/* Snapshots, clone, export, import: the snapshots issue. */
 	{ "POST", "/boxes/{box_id}/snapshots", h_unsupported, 0 },
 	{ "GET", "/boxes/{box_id}/snapshots", h_unsupported, 0 },

@@ -28,7 +28,12 @@ struct srv {
 	pthread_mutex_t mu;  /* the maps and counters below */
 	struct srv_box *boxes;   /* handles this server holds, by id */
 	struct srv_exec *execs;  /* executions, by id */
+	pthread_cond_t exec_gone; /* an execution was freed */
+	unsigned execs_alive;     /* executions not yet freed, evicted ones too */
 	struct srv_counters n;
+	int stopping;
+	/* reaper policy (rest-api.md §6), ns */
+	uint64_t reconnect_grace, shutdown_grace, max_lifetime, retention;
 };
 
 struct srv_req {
@@ -50,6 +55,7 @@ struct srv_resp {
 	const char *content_type;
 	char header_name[48], header_value[96]; /* one extra header, or "" */
 	void *mhd;               /* a prepared MHD response (streams, upgrades) */
+	void *upgrade;           /* the pending WebSocket session (http.c) */
 };
 
 typedef void (*srv_handler)(struct srv *s, struct srv_req *r, struct srv_resp *out);
@@ -75,6 +81,11 @@ const char *srv_query(struct srv_req *r, const char *key);
 const char *srv_header(struct srv_req *r, const char *name);
 /* A query flag: "true"/"1" is 1, "false"/"0" 0, absent def, else -1. */
 int srv_query_bool(struct srv_req *r, const char *key, int def);
+
+/* http.c: answers 101 and hands the socket to srv_ws_session on a thread
+ * of its own; takes over one reference to x and its attached flag (both
+ * released when the session ends, or if the upgrade never happens). */
+int srv_upgrade(struct srv_resp *out, struct srv *s, struct srv_exec *x, const char *accept);
 
 /* errors.c: responses. srv_json steals j. */
 void srv_json(struct srv_resp *out, unsigned status, json_t *j);
@@ -102,19 +113,65 @@ struct srv_box {
 	unsigned refs;
 	int gone;    /* removed: the handle is freed when the last ref goes */
 	int created; /* created by this server: stopped with it unless detached */
-	/* BoxMetrics counters (under mu) */
+	unsigned execs; /* its executions not yet freed (srv.mu) */
+	/* BoxMetrics counters (srv.mu) */
 	uint64_t commands, exec_errors, bytes_in, bytes_out;
 };
 int srv_box_get(struct srv *s, const char *key, struct srv_box **out, boxlite_error **err);
 /* Adopts a handle this server created (locked and referenced, as get). */
 struct srv_box *srv_box_adopt(struct srv *s, boxlite_box *box);
 void srv_box_put(struct srv *s, struct srv_box *b);
+/* A reference without the lock (executions hold one on their box). */
+void srv_box_ref(struct srv *s, struct srv_box *b);
+void srv_box_unref(struct srv *s, struct srv_box *b);
 /* Marks b removed (its handle was freed by boxlite_box_remove). */
 void srv_box_forget(struct srv *s, struct srv_box *b);
 /* At shutdown: frees every handle (non-detached boxes this server started stop). */
 void srv_boxes_free(struct srv *s);
 /* Box as the API's Box schema. */
 json_t *srv_box_json(const boxlite_box_info *info);
+
+/* executions.c: running commands, by execution id (rest-api.md §6). */
+struct srv_exec {
+	struct srv_exec *next;
+	char id[40];
+	char box_id[16];
+	struct srv_box *box;   /* referenced: the box handle outlives ours */
+	boxlite_exec *h;
+	unsigned refs;         /* under srv.mu */
+	int evicted;           /* out of the map; freed at the last reference */
+	pthread_mutex_t mu;    /* calls on h (other than fd I/O) and the fields below */
+	int attached, done, killed, main_session, tty;
+	boxlite_exit_status st;
+	int wait_rc;           /* 0, or why the status is unknown (-EIO: box stopped) */
+	uint64_t started_ns, done_ns, idle_since_ns;
+	int hup_sent, term_sent;
+	uint32_t timeout_ms;
+};
+/* Registers h (referencing b); returns it referenced, or NULL (ENOMEM). */
+struct srv_exec *srv_exec_add(struct srv *s, struct srv_box *b, boxlite_exec *h, int main_session, int tty,
+			      uint32_t timeout_ms);
+/* By id, referenced, or NULL. */
+struct srv_exec *srv_exec_find(struct srv *s, const char *id);
+/* The running main session of box_id, referenced, or NULL. */
+struct srv_exec *srv_exec_find_main(struct srv *s, const char *box_id);
+void srv_exec_put(struct srv *s, struct srv_exec *x);
+/* Takes x out of the map (it is freed at its last reference). */
+void srv_exec_evict(struct srv *s, struct srv_exec *x);
+/* With x->mu held: notes the exit if it happened (wait with timeout_ms);
+ * returns x->done. */
+int srv_exec_poll_locked(struct srv_exec *x, int timeout_ms);
+/* Kills and frees every execution of b (before b is removed), or all when
+ * b is NULL (shutdown). Waits up to 10 s for attached clients to let go. */
+void srv_execs_drop(struct srv *s, struct srv_box *b);
+/* The reaper thread: orphans get SIGHUP, SIGTERM, SIGKILL; finished
+ * executions are forgotten after the retention time. */
+void *srv_reaper_main(void *s);
+uint64_t srv_now_ns(void);
+void srv_uuid(char out[37]);
+
+/* ws_session.c: the WebSocket side of an attach, on the upgraded socket. */
+void srv_ws_session(struct srv *s, struct srv_exec *x, int sock, const char *extra, size_t extra_len);
 
 /* handlers */
 void h_config(struct srv *s, struct srv_req *r, struct srv_resp *out);
@@ -130,5 +187,12 @@ void h_box_delete(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_box_start(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_box_stop(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_box_metrics(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_exec_start(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_exec_get(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_exec_kill(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_exec_signal(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_exec_resize(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_exec_attach(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_box_attach(struct srv *s, struct srv_req *r, struct srv_resp *out);
 
 #endif

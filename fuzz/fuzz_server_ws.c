@@ -1,0 +1,33 @@
+/* The REST server's WebSocket codec (src/server/ws.c): client frames parsed
+ * one after another from untrusted bytes, as an attach session does, and
+ * the handshake key. A parsed frame must lie inside the input. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ws.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t *buf = malloc(size ? size : 1);
+	char key[64], accept[29];
+	size_t off = 0;
+
+	if (!buf)
+		return 0;
+	memcpy(buf, data, size);
+	while (off < size) {
+		struct ws_frame f;
+		long n = ws_parse(buf + off, size - off, &f);
+		if (n <= 0)
+			break;
+		if (f.payload < buf + off || f.payload + f.len > buf + off + n)
+			abort();
+		off += (size_t)n;
+	}
+	memcpy(key, data, size < sizeof(key) - 1 ? size : sizeof(key) - 1);
+	key[size < sizeof(key) - 1 ? size : sizeof(key) - 1] = 0;
+	ws_accept_key(key, accept);
+	free(buf);
+	return 0;
+}
