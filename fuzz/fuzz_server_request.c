@@ -35,7 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 3: {
 		uint16_t c, r;
+		json_t *j;
+		const char *ref;
 		srv_parse_resize(body, len, &c, &r, err, sizeof(err));
+		if (srv_parse_pull(body, len, &j, &ref, err, sizeof(err)) == 0)
+			srv_req_free(j);
 		break;
 	}
 	default: {

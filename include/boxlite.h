@@ -406,11 +406,24 @@ typedef struct boxlite_copy_options {
 				* link's name (docker cp -L); resolved inside the box's root */
 	int no_overwrite;      /* keep what the destination holds: a file, link or device
 				* whose name is taken is skipped (directories still merge) */
+	/* Added after 0.1.0 (read when struct_size covers it): */
+	int single_entry;      /* copy_in_tar: the stream holds one top-level entry (a file,
+				* or "." or a directory with what is below it), placed by the
+				* destination rules above: into guest_dir when that is an
+				* existing directory, else as guest_dir itself (its parent must
+				* exist). 0: guest_dir must be an existing directory. */
 } boxlite_copy_options;
 int boxlite_box_copy_in_ex(boxlite_box *box, const char *host_path, const char *guest_path,
 			   const boxlite_copy_options *opts, boxlite_error **err);
 int boxlite_box_copy_out_ex(boxlite_box *box, const char *guest_path, const char *host_path,
 			    const boxlite_copy_options *opts, boxlite_error **err);
+/* The tar-stream copies with options: no_overwrite applies to copy_in_tar
+ * (entries whose name is taken in the box are skipped), follow_symlinks to
+ * copy_out_tar (a symlink source is sent as its target). */
+int boxlite_box_copy_in_tar_ex(boxlite_box *box, int tar_fd, const char *guest_dir,
+			       const boxlite_copy_options *opts, boxlite_error **err);
+int boxlite_box_copy_out_tar_ex(boxlite_box *box, const char *guest_path, int tar_fd,
+				const boxlite_copy_options *opts, boxlite_error **err);
 
 /* ---------------------------------------------------------------- lifecycle
  *

@@ -4,6 +4,7 @@
  * and reads the tar with src/tar; extraction on the host stays beneath the
  * destination (a hostile guest cannot make it write elsewhere). */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -67,11 +68,19 @@ static int finish(boxlite_exec *x, const char *what, const char *path, int local
 	return 0;
 }
 
+/* BXP_COPY_* flags, plus COPY_SINGLE; fields the caller's struct_size does
+ * not cover are off. */
+#define COPY_SINGLE 0x100u
 static unsigned copy_flags(const boxlite_copy_options *o)
 {
-	if (!o || o->struct_size < sizeof(*o))
+	unsigned f = 0;
+	if (!o)
 		return 0;
-	return (o->follow_symlinks ? BXP_COPY_FOLLOW : 0) | (o->no_overwrite ? BXP_COPY_NO_OVERWRITE : 0);
+	if (o->struct_size >= offsetof(boxlite_copy_options, no_overwrite) + sizeof(o->no_overwrite))
+		f |= (o->follow_symlinks ? BXP_COPY_FOLLOW : 0) | (o->no_overwrite ? BXP_COPY_NO_OVERWRITE : 0);
+	if (o->struct_size >= offsetof(boxlite_copy_options, single_entry) + sizeof(o->single_entry))
+		f |= o->single_entry ? COPY_SINGLE : 0;
+	return f;
 }
 
 static int start_copy(boxlite_box *box, uint16_t tag, const char *guest_path, int single, unsigned flags,
@@ -98,7 +107,8 @@ static int copy_in(boxlite_box *box, const char *host_path, int tar_fd, const ch
 	if (host_path && access(host_path, F_OK) < 0 && errno != EACCES)
 		return bx_err_sys(err, -errno, "%s", host_path);
 	/* Following is done here, on the host; keeping existing files there. */
-	rc = start_copy(box, BXT_COPY_IN, guest_path, host_path != NULL, flags & BXP_COPY_NO_OVERWRITE, &x, err);
+	rc = start_copy(box, BXT_COPY_IN, guest_path, host_path != NULL || (flags & COPY_SINGLE),
+			flags & BXP_COPY_NO_OVERWRITE, &x, err);
 	if (rc < 0)
 		return rc;
 	io_fd = boxlite_exec_stdin_fd(x);
@@ -202,13 +212,19 @@ BX_EXPORT int boxlite_box_copy_in(boxlite_box *box, const char *host_path, const
 	return boxlite_box_copy_in_ex(box, host_path, guest_path, NULL, errp);
 }
 
+BX_EXPORT int boxlite_box_copy_in_tar_ex(boxlite_box *box, int tar_fd, const char *guest_dir,
+					 const boxlite_copy_options *opts, boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	int rc = copy_in(box, NULL, tar_fd, guest_dir, copy_flags(opts), &err);
+
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
 BX_EXPORT int boxlite_box_copy_in_tar(boxlite_box *box, int tar_fd, const char *guest_dir,
 				      boxlite_error **errp)
 {
-	struct bx_error err = { 0 };
-	int rc = copy_in(box, NULL, tar_fd, guest_dir, 0, &err);
-
-	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+	return boxlite_box_copy_in_tar_ex(box, tar_fd, guest_dir, NULL, errp);
 }
 
 BX_EXPORT int boxlite_box_copy_out_ex(boxlite_box *box, const char *guest_path, const char *host_path,
@@ -230,11 +246,17 @@ BX_EXPORT int boxlite_box_copy_out(boxlite_box *box, const char *guest_path, con
 	return boxlite_box_copy_out_ex(box, guest_path, host_path, NULL, errp);
 }
 
+BX_EXPORT int boxlite_box_copy_out_tar_ex(boxlite_box *box, const char *guest_path, int tar_fd,
+					  const boxlite_copy_options *opts, boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	int rc = copy_out(box, guest_path, NULL, tar_fd, copy_flags(opts), &err);
+
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
 BX_EXPORT int boxlite_box_copy_out_tar(boxlite_box *box, const char *guest_path, int tar_fd,
 				       boxlite_error **errp)
 {
-	struct bx_error err = { 0 };
-	int rc = copy_out(box, guest_path, NULL, tar_fd, 0, &err);
-
-	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+	return boxlite_box_copy_out_tar_ex(box, guest_path, tar_fd, NULL, errp);
 }

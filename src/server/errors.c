@@ -63,6 +63,9 @@ struct mapping {
 
 static struct mapping map_errno(int rc, enum srv_ctx ctx)
 {
+	/* A tar stream the box could not take is the request's fault. */
+	if (ctx == SRV_CTX_FILES && (rc == -EPIPE || rc == -EBADMSG || rc == -EPROTO || rc == -EILSEQ))
+		return (struct mapping){ 400, "InvalidArgumentError", "invalid_argument" };
 	switch (-rc) {
 	case ENOENT:
 		if (ctx == SRV_CTX_CREATE || ctx == SRV_CTX_IMAGE)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -46,6 +47,8 @@ struct request {
 	size_t len, cap;
 	int too_large;
 	int answered; /* a response was queued before the body was read */
+	void *upload; /* an upload route's state, between begin and end */
+	int uploading;
 };
 
 const char *srv_query(struct srv_req *r, const char *key)
@@ -153,7 +156,7 @@ static int refuse_early(struct srv *s, struct request *x, const char *method, co
 		return 1;
 	}
 	cl = srv_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl && !(x->route->flags & SRV_ROUTE_STREAM_IN) && strtoull(cl, NULL, 10) > BODY_LIMIT) {
+	if (cl && !x->route->upload && strtoull(cl, NULL, 10) > BODY_LIMIT) {
 		srv_error(o, r, 413, "InvalidArgumentError", "payload_too_large", "the body is %s bytes; the limit is %u",
 			  cl, BODY_LIMIT);
 		return 1;
@@ -176,13 +179,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		x->req.path = url;
 		x->req.conn = c;
 		request_id(&x->req);
-		if (refuse_early(s, x, method, url, &o)) {
+		if (refuse_early(s, x, method, url, &o) ||
+		    (x->route->upload && x->route->upload->begin(s, &x->req, &o, &x->upload) < 0)) {
 			x->answered = 1;
 			return send_resp(c, x, &o);
 		}
+		x->uploading = x->route->upload != NULL;
 		return MHD_YES;
 	}
 	if (x->answered) { /* the refusal is queued; drop what still comes */
+		*data_size = 0;
+		return MHD_YES;
+	}
+	if (*data_size && x->uploading) {
+		x->route->upload->data(x->upload, data, *data_size);
 		*data_size = 0;
 		return MHD_YES;
 	}
@@ -205,7 +215,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*data_size = 0;
 		return MHD_YES;
 	}
-	if (x->too_large) {
+	if (x->uploading) {
+		x->uploading = 0;
+		x->route->upload->end(s, &x->req, &o, x->upload);
+	} else if (x->too_large) {
 		srv_error(&o, &x->req, 413, "InvalidArgumentError", "payload_too_large", "the body exceeds %u bytes",
 			  BODY_LIMIT);
 	} else {
@@ -286,12 +299,62 @@ int srv_upgrade(struct srv_resp *out, struct srv *s, struct srv_exec *x, const c
 	return 0;
 }
 
+struct stream {
+	int fd;
+	void (*done)(void *);
+	void *arg;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	for (;;) {
+		ssize_t n = read(st->fd, buf, max);
+		if (n > 0)
+			return n;
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* A copy that failed midway ends the body early: the client sees
+		 * a truncated tar and a closed connection, not a clean end. */
+		return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *st = cls;
+	close(st->fd);
+	st->done(st->arg);
+	free(st);
+}
+
+int srv_stream_response(struct srv_resp *out, int fd, const char *content_type, void (*done)(void *), void *arg)
+{
+	struct stream *st = malloc(sizeof(*st));
+	struct MHD_Response *resp;
+
+	if (!st)
+		return -ENOMEM;
+	*st = (struct stream){ .fd = fd, .done = done, .arg = arg };
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 << 10, stream_read, st, stream_free);
+	if (!resp) {
+		free(st);
+		return -ENOMEM;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	srv_empty(out, 200);
+	out->mhd = resp;
+	return 0;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
 {
 	struct request *x = *con_cls;
 	if (x) {
 		if (x->up && !x->up->started) /* the client left before the upgrade */
 			release_attach(cls, x->up->x);
+		if (x->uploading) /* the client left mid-upload */
+			x->route->upload->end(cls, &x->req, NULL, x->upload);
 		free(x->up);
 		free(x->body);
 		free(x);

@@ -60,16 +60,25 @@ struct srv_resp {
 
 typedef void (*srv_handler)(struct srv *s, struct srv_req *r, struct srv_resp *out);
 
+/* A route that takes its body as a stream (uploads): begin once the headers
+ * are in (returns 0, or -1 having answered in out), data for each piece,
+ * end to answer; end with out NULL when the client went away first. */
+struct srv_upload_ops {
+	int (*begin)(struct srv *s, struct srv_req *r, struct srv_resp *out, void **state);
+	void (*data)(void *state, const char *buf, size_t len);
+	void (*end)(struct srv *s, struct srv_req *r, struct srv_resp *out, void *state);
+};
+
 /* routes.c */
 struct srv_route {
 	const char *method;
 	const char *pattern; /* after /v1 (and the optional {prefix}) */
 	srv_handler fn;
 	unsigned flags;
+	const struct srv_upload_ops *upload; /* instead of fn, for streamed bodies */
 };
 #define SRV_ROUTE_PUBLIC 1u    /* no authentication (GET /v1/config) */
 #define SRV_ROUTE_NO_PREFIX 2u /* never under a {prefix} (config, me, openapi) */
-#define SRV_ROUTE_STREAM_IN 4u /* the handler reads the body itself (uploads) */
 /* Finds the route of method + path ("/v1/..."), filling r->params. Returns
  * it, or NULL with *path_known set when the path exists for other methods
  * (then 405) and clear when it does not (404). */
@@ -86,6 +95,9 @@ int srv_query_bool(struct srv_req *r, const char *key, int def);
  * of its own; takes over one reference to x and its attached flag (both
  * released when the session ends, or if the upgrade never happens). */
 int srv_upgrade(struct srv_resp *out, struct srv *s, struct srv_exec *x, const char *accept);
+/* A 200 whose body is read from fd to its end; done(arg) runs when the
+ * response is over (sent, or the client left), after fd is closed. */
+int srv_stream_response(struct srv_resp *out, int fd, const char *content_type, void (*done)(void *), void *arg);
 
 /* errors.c: responses. srv_json steals j. */
 void srv_json(struct srv_resp *out, unsigned status, json_t *j);
@@ -94,7 +106,7 @@ void srv_error(struct srv_resp *out, struct srv_req *r, unsigned status, const c
 	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The envelope of a library error (freed here), by its errno; ctx says what
  * was being done where one errno means different things. */
-enum srv_ctx { SRV_CTX_BOX, SRV_CTX_CREATE, SRV_CTX_START, SRV_CTX_EXEC, SRV_CTX_IMAGE };
+enum srv_ctx { SRV_CTX_BOX, SRV_CTX_CREATE, SRV_CTX_START, SRV_CTX_EXEC, SRV_CTX_IMAGE, SRV_CTX_FILES };
 void srv_error_lib(struct srv_resp *out, struct srv_req *r, int rc, boxlite_error *e, enum srv_ctx ctx);
 void srv_bad_request(struct srv_resp *out, struct srv_req *r, int parse_rc, const char *msg);
 void srv_unsupported(struct srv_resp *out, struct srv_req *r, const char *what);
@@ -194,5 +206,11 @@ void h_exec_signal(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_exec_resize(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_exec_attach(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_box_attach(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_files_get(struct srv *s, struct srv_req *r, struct srv_resp *out);
+extern const struct srv_upload_ops h_files_put;
+void h_images_list(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_images_pull(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_image_get(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_image_head(struct srv *s, struct srv_req *r, struct srv_resp *out);
 
 #endif

@@ -160,7 +160,7 @@ def test_openapi_matches_routes(server):
     for route in documented:
         method, path = route.split(" ", 1)
         path = path.replace("{box_id}", "nosuchbox").replace("{exec_id}", "nosuchexec") \
-                   .replace("{name}", "n").replace("{volume_id}", "v")
+                   .replace("{name}", "n").replace("{volume_id}", "v").replace("{image_id}", "sha256:00")
         st, body, _ = server.request(method, path, raw=True)
         assert b"no route" not in body, route
     st, body, _ = server.request("GET", "/v1/openapi.yaml", key=None, raw=True)
