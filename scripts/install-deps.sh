@@ -28,6 +28,10 @@ PACKAGES=(
   libseccomp-dev
 )
 
+# The REST compatibility test runs the reference's Node SDK: node and npm,
+# from Debian unless the machine already has them.
+command -v node >/dev/null && command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+
 # QEMU >= 8.2 maps a warm-start template's RAM file read-only and private
 # (memory-backend-file readonly=on,rom=off), so boxes share the template's
 # memory and none can write it. Bookworm has 7.2; bookworm-backports has 10.x.

@@ -121,28 +121,59 @@ static int want_env(json_t *v, const char *key, json_t **out, char *err, size_t 
 	return 0;
 }
 
+/* {mode, allow_net} on its own level; mode is "enabled" or "disabled". */
+static int parse_mode(json_t *v, const char *where, int allow, const char **mode, json_t **allow_net, char *err,
+		      size_t n)
+{
+	const char *k;
+	json_t *val;
+	int rc;
+
+	if (!json_is_object(v))
+		return fail(SRV_BAD_REQUEST, err, n, "%s must be an object", where);
+	json_object_foreach(v, k, val) {
+		if (!strcmp(k, "mode"))
+			rc = want_string(val, "mode", mode, err, n);
+		else if (allow && !strcmp(k, "allow_net"))
+			rc = want_strings(val, "allow_net", allow_net, err, n);
+		else
+			rc = fail(SRV_BAD_REQUEST, err, n, "%s: unknown field \"%.64s\"", where, k);
+		if (rc)
+			return rc;
+	}
+	if (*mode && strcmp(*mode, "enabled") && strcmp(*mode, "disabled"))
+		return fail(SRV_BAD_REQUEST, err, n, "%s.mode must be \"enabled\" or \"disabled\"", where);
+	return 0;
+}
+
+/* network: {mode, allow_net} (rest-api.md), or the 0.10 clients'
+ * {outbound: {mode, allow_net}, inbound: {mode}}. Inbound traffic is only
+ * ever what a box publishes, and boxes made over REST publish nothing, so
+ * inbound is accepted either way. */
 static int parse_network(json_t *v, struct srv_create_req *r, char *err, size_t n)
 {
-	const char *k, *mode = NULL;
-	json_t *val;
+	const char *mode = NULL, *in_mode = NULL;
+	json_t *out = json_object_get(v, "outbound"), *in = json_object_get(v, "inbound");
 	int rc;
 
 	if (json_is_null(v))
 		return 0;
 	if (!json_is_object(v))
 		return fail(SRV_BAD_REQUEST, err, n, "network must be an object {mode, allow_net}");
-	json_object_foreach(v, k, val) {
-		if (!strcmp(k, "mode"))
-			rc = want_string(val, "network.mode", &mode, err, n);
-		else if (!strcmp(k, "allow_net"))
-			rc = want_strings(val, "network.allow_net", &r->allow_net, err, n);
-		else
-			rc = fail(SRV_BAD_REQUEST, err, n, "network: unknown field \"%.64s\"", k);
-		if (rc)
+	if (out || in) {
+		const char *k;
+		json_t *val;
+		json_object_foreach(v, k, val) {
+			if (strcmp(k, "outbound") && strcmp(k, "inbound"))
+				return fail(SRV_BAD_REQUEST, err, n, "network: unknown field \"%.64s\"", k);
+		}
+		if (out && !json_is_null(out) &&
+		    (rc = parse_mode(out, "network.outbound", 1, &mode, &r->allow_net, err, n)))
 			return rc;
-	}
-	if (mode && strcmp(mode, "enabled") && strcmp(mode, "disabled"))
-		return fail(SRV_BAD_REQUEST, err, n, "network.mode must be \"enabled\" or \"disabled\"");
+		if (in && !json_is_null(in) && (rc = parse_mode(in, "network.inbound", 0, &in_mode, NULL, err, n)))
+			return rc;
+	} else if ((rc = parse_mode(v, "network", 1, &mode, &r->allow_net, err, n)))
+		return rc;
 	r->network = mode ? !strcmp(mode, "enabled") : 1;
 	return 0;
 }
