@@ -83,7 +83,6 @@ struct srv_box *srv_box_adopt(struct srv *s, boxlite_box *box)
 		pthread_mutex_unlock(&s->mu);
 		return NULL;
 	}
-	b->created = 1;
 	return lock_ref(s, b);
 }
 

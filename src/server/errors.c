@@ -43,7 +43,9 @@ void srv_error(struct srv_resp *out, struct srv_req *r, unsigned status, const c
 	if (e && r && r->request_id[0])
 		json_object_set_new(e, "request_id", json_string(r->request_id));
 	free(out->body);
-	out->body = e ? json_dumps(json_pack("{s:o}", "error", e), JSON_COMPACT) : NULL;
+	e = e ? json_pack("{s:o}", "error", e) : NULL;
+	out->body = e ? json_dumps(e, JSON_COMPACT) : NULL;
+	json_decref(e);
 	if (!out->body) {
 		static const char oom[] =
 			"{\"error\":{\"message\":\"out of memory\",\"type\":\"InternalError\",\"code\":\"internal\"}}";

@@ -23,6 +23,7 @@ struct copy {
 	pthread_t thread;
 	int rc;
 	boxlite_error *err;
+	int upload;           /* into the box (else out of it) */
 	int broken;           /* upload: the box stopped taking bytes */
 	uint64_t bytes;
 	unsigned char head[512]; /* upload: the first tar header, held until it decides the mode */
@@ -66,35 +67,24 @@ static void copy_free(struct copy *c)
 	free(c);
 }
 
-static void *copy_in_main(void *arg)
+/* The copy thread: holds the box for the copy's length. */
+static void *copy_main(void *arg)
 {
 	struct copy *c = arg;
 	struct srv_box *b = NULL;
 
 	c->rc = srv_box_get(c->s, c->box_key, &b, &c->err);
 	if (c->rc == 0)
-		c->rc = boxlite_box_copy_in_tar_ex(b->box, c->fd, c->path, &c->opts, &c->err);
+		c->rc = c->upload ? boxlite_box_copy_in_tar_ex(b->box, c->fd, c->path, &c->opts, &c->err)
+				  : boxlite_box_copy_out_tar_ex(b->box, c->path, c->fd, &c->opts, &c->err);
 	srv_box_put(c->s, b);
 	close(c->fd);
 	return NULL;
 }
 
-static void *copy_out_main(void *arg)
+static int start(struct copy *c, struct srv_req *r, struct srv_resp *out)
 {
-	struct copy *c = arg;
-	struct srv_box *b = NULL;
-
-	c->rc = srv_box_get(c->s, c->box_key, &b, &c->err);
-	if (c->rc == 0)
-		c->rc = boxlite_box_copy_out_tar_ex(b->box, c->path, c->fd, &c->opts, &c->err);
-	srv_box_put(c->s, b);
-	close(c->fd);
-	return NULL;
-}
-
-static int start(struct copy *c, void *(*fn)(void *), struct srv_req *r, struct srv_resp *out)
-{
-	if (pthread_create(&c->thread, NULL, fn, c) != 0) {
+	if (pthread_create(&c->thread, NULL, copy_main, c) != 0) {
 		close(c->fd);
 		copy_free(c);
 		srv_error(out, r, 429, "ResourceExhaustedError", "resource_exhausted", "cannot start a thread");
@@ -126,6 +116,7 @@ static int put_begin(struct srv *s, struct srv_req *r, struct srv_resp *out, voi
 	if (!(c = copy_new(s, r, out)))
 		return -1;
 	c->opts.no_overwrite = !overwrite;
+	c->upload = 1;
 	*state = c;
 	return 0;
 }
@@ -178,7 +169,7 @@ static void start_upload(struct copy *c)
 {
 	c->started = 1;
 	c->opts.single_entry = single_entry(c->head, c->head_len);
-	if (pthread_create(&c->thread, NULL, copy_in_main, c) != 0) {
+	if (pthread_create(&c->thread, NULL, copy_main, c) != 0) {
 		close(c->fd);
 		c->rc = -EAGAIN;
 		c->broken = 1;
@@ -248,7 +239,7 @@ void h_files_get(struct srv *s, struct srv_req *r, struct srv_resp *out)
 	if (!(c = copy_new(s, r, out)))
 		return;
 	c->opts.follow_symlinks = follow;
-	if (start(c, copy_out_main, r, out) < 0)
+	if (start(c, r, out) < 0)
 		return;
 	/* Wait for the first bytes or the end: an error before any byte is
 	 * still an error status; one after it can only cut the body short. */

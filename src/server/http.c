@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -83,20 +82,12 @@ static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *
 static void request_id(struct srv_req *r)
 {
 	const char *v = srv_header(r, "X-Request-Id");
-	unsigned char b[16];
 
-	if (v && *v && strlen(v) < sizeof(r->request_id) && strspn(v, "abcdefghijklmnopqrstuvwxyz"
-								      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == strlen(v)) {
+	if (v && *v && strlen(v) < sizeof(r->request_id) &&
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == strlen(v))
 		snprintf(r->request_id, sizeof(r->request_id), "%s", v);
-		return;
-	}
-	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		memset(b, 0, sizeof(b));
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(r->request_id, sizeof(r->request_id),
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
-		 b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	else
+		srv_uuid(r->request_id);
 }
 
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct request *x, struct srv_resp *o)

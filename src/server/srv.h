@@ -124,13 +124,13 @@ struct srv_box {
 	pthread_mutex_t mu;
 	unsigned refs;
 	int gone;    /* removed: the handle is freed when the last ref goes */
-	int created; /* created by this server: stopped with it unless detached */
 	unsigned execs; /* its executions not yet freed (srv.mu) */
 	/* BoxMetrics counters (srv.mu) */
 	uint64_t commands, exec_errors, bytes_in, bytes_out;
 };
 int srv_box_get(struct srv *s, const char *key, struct srv_box **out, boxlite_error **err);
-/* Adopts a handle this server created (locked and referenced, as get). */
+/* Adopts a handle this server created (locked and referenced, as get); the
+ * server keeps it to the end, when freeing it stops the box unless detached. */
 struct srv_box *srv_box_adopt(struct srv *s, boxlite_box *box);
 void srv_box_put(struct srv *s, struct srv_box *b);
 /* A reference without the lock (executions hold one on their box). */

@@ -64,13 +64,18 @@ class Server:
         return r.status, data, r
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """Stops the server; with SIGTERM it must exit 0 (under ASan: no leak)."""
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            _, err = self.proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+            raise AssertionError(f"boxlite serve did not stop on {sig!r}: {err}")
+        if sig == signal.SIGTERM:
+            assert self.proc.returncode == 0, f"boxlite serve exited {self.proc.returncode}: {err}"
 
 
 def expect_error(status, body, want_status, want_code):
