@@ -19,7 +19,8 @@
 #define HEADER_LIMIT (16u << 10)   /* all request headers together */
 #define POOL_SIZE (256u << 10)     /* MHD's per-connection pool: headers up to
 				      this reach our 431 with the envelope */
-#define IDLE_TIMEOUT_S 60          /* a client silent this long is dropped */
+#define IDLE_TIMEOUT_S 60          /* a client silent this long is dropped
+				      (BOXLITE_SERVE_IDLE_TIMEOUT overrides, seconds) */
 #define MAX_CONNECTIONS 512
 
 /* A WebSocket session between the 101 and the upgrade callback. */
@@ -390,6 +391,7 @@ int bx_server_run(boxlite_runtime *rt, const struct bx_server_opts *o, char *err
 	const union MHD_DaemonInfo *di;
 	char port[8], shown[INET6_ADDRSTRLEN + 2];
 	pthread_t reaper;
+	unsigned idle = IDLE_TIMEOUT_S;
 	sigset_t set;
 	int sig, rc;
 
@@ -407,6 +409,8 @@ int bx_server_run(boxlite_runtime *rt, const struct bx_server_opts *o, char *err
 			 o->host);
 		return -EPERM;
 	}
+	if (getenv("BOXLITE_SERVE_IDLE_TIMEOUT") && atoi(getenv("BOXLITE_SERVE_IDLE_TIMEOUT")) > 0)
+		idle = (unsigned)atoi(getenv("BOXLITE_SERVE_IDLE_TIMEOUT"));
 	/* Decide the accelerator now, not inside the first request. */
 	boxlite_runtime_info_get(rt, &info, NULL);
 
@@ -427,7 +431,7 @@ int bx_server_run(boxlite_runtime *rt, const struct bx_server_opts *o, char *err
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_ALLOW_UPGRADE |
 				     MHD_USE_ERROR_LOG | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 			     0, NULL, NULL, on_request, &s, MHD_OPTION_EXTERNAL_LOGGER, on_log, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+			     MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_CONNECTION_LIMIT,
 			     (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)POOL_SIZE,
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
 			     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);

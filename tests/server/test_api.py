@@ -199,3 +199,16 @@ def test_slow_client_does_not_block_others(server):
         assert server.request("GET", "/v1/boxes")[0] == 200
     finally:
         s.close()
+
+
+def test_idle_clients_are_dropped(home):
+    s = Server(home, extra_env={"BOXLITE_SERVE_IDLE_TIMEOUT": "2"})
+    try:
+        c = socket.create_connection((s.host, s.port))
+        c.sendall(b"GET /v1/boxes HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+        c.settimeout(30)
+        assert c.recv(4096) == b""  # closed by the server, not by our timeout
+        c.close()
+        assert s.request("GET", "/v1/boxes")[0] == 200
+    finally:
+        s.stop()

@@ -246,6 +246,16 @@ def test_orphans_are_reaped(home):
         bid = b["box_id"]
         eid = start(s, bid, command="sh", args=["-c", "trap '' HUP TERM; sleep 1000"])
         wait_for(lambda: s.request("GET", f"/v1/boxes/{bid}/executions/{eid}")[0] == 404, 60, "orphan reaped")
+        # A client that goes away mid-stream: its execution is freed the same way.
+        eid = start(s, bid, command="sh", args=["-c", "while :; do echo tick; sleep 0.1; done"])
+
+        async def leave():
+            async with Attach(s, attach_path(bid, eid)) as a:
+                await a.read_until(lambda a: b"tick" in a.out, 120)
+        run(leave())
+        # SIGHUP after the grace ends it; its status stays readable for a while.
+        wait_for(lambda: s.request("GET", f"/v1/boxes/{bid}/executions/{eid}")[1].get("exit_code") == 129, 60,
+                 "disconnected execution hung up")
         # The box itself is fine.
         eid = start(s, bid, command="true")
         wait_for(lambda: s.request("GET", f"/v1/boxes/{bid}/executions/{eid}")[1].get("status") == "completed",
