@@ -838,7 +838,8 @@ static int clean_path(const char *in, const char *rename, char *out, size_t cap,
 	out[0] = '\0';
 	while (*p) {
 		const char *s = strchr(p, '/');
-		size_t cl = s ? (size_t)(s - p) : strlen(p);
+		size_t plen = s ? (size_t)(s - p) : strlen(p); /* of the entry's own component */
+		size_t cl = plen;
 		const char *comp = p;
 
 		if (first && rename && rename[0]) {
@@ -858,7 +859,7 @@ static int clean_path(const char *in, const char *rename, char *out, size_t cap,
 		out[ol] = '\0';
 next:
 		first = 0;
-		p = s ? s + 1 : p + cl;
+		p = s ? s + 1 : p + plen;
 		while (*p == '/')
 			p++;
 	}

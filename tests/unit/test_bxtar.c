@@ -143,6 +143,9 @@ int main(void)
 	CHECK(sh("cmp src/a.txt renamed.txt", NULL) == 0);
 	CHECK(extract("t3.tar", "into", 1, &e) == 0);
 	CHECK(sh("cmp src/a.txt into/a.txt", NULL) == 0);
+	/* to a name shorter than the file's own: a file, not a directory */
+	CHECK(extract("t3.tar", "b", 1, &e) == 0);
+	CHECK(sh("test -f b && cmp src/a.txt b", NULL) == 0);
 	/* a missing parent, a trailing slash on a missing dir */
 	memset(&e, 0, sizeof(e));
 	CHECK(extract("t3.tar", "nodir/x", 1, &e) == -ENOENT);
