@@ -1,6 +1,7 @@
-/* The REST server's WebSocket codec (src/server/ws.c): client frames parsed
- * one after another from untrusted bytes, as an attach session does, and
- * the handshake key. A parsed frame must lie inside the input. */
+/* The WebSocket codec (src/websocket/ws.c): frames parsed one after
+ * another from untrusted bytes, as the server's attach session reads a
+ * client's (first byte even) or the library's REST client a server's (odd),
+ * and the handshake key. A parsed frame must lie inside the input. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!buf)
 		return 0;
 	memcpy(buf, data, size);
+	enum ws_role role = size && (data[0] & 1) ? WS_FROM_SERVER : WS_FROM_CLIENT;
+	off = size ? 1 : 0;
 	while (off < size) {
 		struct ws_frame f;
-		long n = ws_parse(buf + off, size - off, &f);
+		long n = ws_parse(buf + off, size - off, role, &f);
 		if (n <= 0)
 			break;
 		if (f.payload < buf + off || f.payload + f.len > buf + off + n)

@@ -72,6 +72,29 @@ void boxlite_runtime_close(boxlite_runtime *rt);
 
 const char *boxlite_runtime_home(const boxlite_runtime *rt);
 
+/* Opens a runtime that drives a server of the REST API (`boxlite serve`,
+ * or the reference system's) at url ("http://host:8100"; https too; a path
+ * after the host is the API's base, e.g. "https://api.example.com/api"):
+ * the box, exec, copy, wait, inspect and stats calls below then work as for
+ * a local runtime (exec output streamed over a WebSocket, flow-controlled
+ * end to end); calls the server cannot serve (images, registries, ports,
+ * volumes, pause, the security mode) fail with -ENOTSUP naming the call.
+ * api_key: the bearer token, or NULL; path_prefix: the API's {prefix}
+ * routing slot, or NULL for none. Errors keep their class across the wire:
+ * a box the server does not have is -ENOENT, as locally.
+ * Returns: 0 once the server answered GET /v1/me; -ECONNREFUSED or
+ *   -EHOSTUNREACH (unreachable); -EACCES (the key was refused); -EINVAL
+ *   (not an http(s) URL).
+ * boxlite_runtime_home returns the URL; boxlite_runtime_close frees it. */
+int boxlite_runtime_open_remote(const char *url, const char *api_key, const char *path_prefix,
+				boxlite_runtime **out, boxlite_error **err);
+/* 1 for a runtime from boxlite_runtime_open_remote, else 0. */
+int boxlite_runtime_is_remote(const boxlite_runtime *rt);
+/* Who the server takes the caller for (GET /v1/me: sub, principal_type,
+ * scopes, path_prefix, ...) as JSON, malloc'd (free()). Returns 0, -ENOTSUP
+ * for a local runtime, or the errors of a request. */
+int boxlite_runtime_whoami(boxlite_runtime *rt, char **json, boxlite_error **err);
+
 /* What opening the runtime had to clean up in the home (boxes whose shim
  * had died, records without a directory, directories without a record),
  * one line each; "" when nothing. Valid until the runtime is closed. */
@@ -600,6 +623,12 @@ int boxlite_box_attach(boxlite_box *box, boxlite_output_fn output, void *user_da
  *   stdin); -EPIPE (its stdin was already closed); errors of box_start. */
 #define BOXLITE_ATTACH_STDIN 1u
 int boxlite_box_attach_start(boxlite_box *box, uint32_t flags, boxlite_exec **out, boxlite_error **err);
+
+/* Writes the box's main command output as kept so far (stdout and stderr
+ * as they came; the older rotated part first) to fd, or with console the
+ * guest's serial console. Works for a stopped box. Returns 0; -ENODATA when
+ * the box has not run yet; -errno. */
+int boxlite_box_logs(boxlite_box *box, int console, int fd, boxlite_error **err);
 
 /* Freezes the box's virtual CPUs (QMP stop) / lets them run again (cont).
  * Returns: 0; -ENOTCONN when the box is not running (or, for unpause, not

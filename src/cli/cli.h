@@ -3,6 +3,7 @@
 #define BOXLITE_CLI_H
 
 #include "boxlite.h"
+#include "credentials.h"
 
 /* docker's exit codes for failures of the runtime itself */
 #define CLI_EXIT_RUNTIME 125
@@ -17,6 +18,7 @@ struct cli_globals {
 	const char *registries[CLI_MAX_REGISTRIES]; /* --registry HOST, in order */
 	size_t n_registries;
 	int debug;          /* --debug */
+	const char *url;    /* --url URL: a remote `boxlite serve` (else $BOXLITE_REST_URL, a login) */
 };
 
 int cmd_run(const struct cli_globals *g, int argc, char **argv);
@@ -47,6 +49,7 @@ int cmd_unpause(const struct cli_globals *g, int argc, char **argv);
 int cmd_exec(const struct cli_globals *g, int argc, char **argv);
 int cmd_completion(const struct cli_globals *g, int argc, char **argv);
 int cmd_serve(const struct cli_globals *g, int argc, char **argv);
+int cmd_auth(const struct cli_globals *g, int argc, char **argv);
 
 /* cli_box.c: finds a box by id, id prefix or name, or reports why not. */
 int cli_get_box(boxlite_runtime *rt, const char *key, boxlite_box **box);
@@ -108,5 +111,17 @@ int cli_exit_code_for_error(boxlite_error *err);
 void cli_report(boxlite_error *err);
 /* Opens the runtime or reports why not. */
 int cli_open_runtime(const struct cli_globals *g, boxlite_runtime **rt);
+
+/* Where a remote runtime would be (docs/remote.md): 1 with r filled when the
+ * CLI talks to a server (--url, $BOXLITE_REST_URL, $BOXLITE_API_KEY or a
+ * stored login), 0 for the local runtime, -1 after reporting a broken
+ * credentials file. Free r->profile with cred_profile_free. */
+#define CLI_DEFAULT_REST_URL "http://localhost:8100"
+struct cli_remote {
+	const char *url, *key, *path_prefix;
+	int key_from_env;
+	struct cred_profile profile; /* the stored login, if any */
+};
+int cli_remote_target(const struct cli_globals *g, struct cli_remote *r);
 
 #endif

@@ -10,13 +10,14 @@
 
 #include "cli.h"
 
-enum { GOPT_HOME = 0x1000, GOPT_CONFIG, GOPT_REGISTRY, GOPT_DEBUG };
+enum { GOPT_HOME = 0x1000, GOPT_CONFIG, GOPT_REGISTRY, GOPT_DEBUG, GOPT_URL };
 
 static const struct option global_opts[] = {
 	{ "home", required_argument, NULL, GOPT_HOME },
 	{ "config", required_argument, NULL, GOPT_CONFIG },
 	{ "registry", required_argument, NULL, GOPT_REGISTRY },
 	{ "debug", no_argument, NULL, GOPT_DEBUG },
+	{ "url", required_argument, NULL, GOPT_URL },
 };
 #define N_GLOBAL (sizeof(global_opts) / sizeof(global_opts[0]))
 
@@ -35,6 +36,7 @@ static int set_global(const char *cmd, int code, const char *v)
 	switch (code) {
 	case GOPT_HOME: globals->home = v; break;
 	case GOPT_CONFIG: globals->config = v; break;
+	case GOPT_URL: globals->url = v; break;
 	case GOPT_REGISTRY:
 		if (!*v || globals->n_registries >= CLI_MAX_REGISTRIES) {
 			cli_usage_error(cmd, *v ? "at most %d --registry options" : "--registry wants a host",

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "credentials.h"
 
 /* One "image_registries" entry. The CLI page spells it {host, protocol,
  * search, username, password}, the registry guide {host, transport,
@@ -127,7 +128,50 @@ static void layer_registries(const struct cli_globals *g, struct runtime_setup *
 	s->n = n;
 }
 
+static int open_local(const struct cli_globals *g, boxlite_runtime **rt);
+
+int cli_remote_target(const struct cli_globals *g, struct cli_remote *r)
+{
+	const char *env_url = getenv("BOXLITE_REST_URL"), *env_key = getenv("BOXLITE_API_KEY");
+	int stored;
+
+	memset(r, 0, sizeof(*r));
+	if ((stored = cred_load(CRED_DEFAULT_PROFILE, &r->profile)) < 0)
+		return -1;
+	/* The reference's precedence: --url > $BOXLITE_REST_URL > the login's
+	 * URL; the key: $BOXLITE_API_KEY > the login's. Any of them makes the
+	 * CLI remote. */
+	r->url = g->url ? g->url : env_url && *env_url ? env_url : stored ? r->profile.url : NULL;
+	r->key_from_env = env_key && *env_key;
+	r->key = r->key_from_env ? env_key : stored ? r->profile.api_key : NULL;
+	if (!r->url && r->key_from_env)
+		r->url = CLI_DEFAULT_REST_URL;
+	r->path_prefix = getenv("BOXLITE_REST_PATH_PREFIX");
+	if (!r->path_prefix || !*r->path_prefix)
+		r->path_prefix = stored ? r->profile.path_prefix : NULL;
+	return r->url != NULL;
+}
+
 int cli_open_runtime(const struct cli_globals *g, boxlite_runtime **rt)
+{
+	struct cli_remote remote;
+	int is_remote = cli_remote_target(g, &remote);
+
+	if (is_remote < 0)
+		return -1;
+	if (is_remote) {
+		boxlite_error *err = NULL;
+		int rc = boxlite_runtime_open_remote(remote.url, remote.key, remote.path_prefix, rt, &err);
+		if (rc < 0)
+			cli_report(err);
+		cred_profile_free(&remote.profile);
+		return rc < 0 ? -1 : 0;
+	}
+	cred_profile_free(&remote.profile);
+	return open_local(g, rt);
+}
+
+static int open_local(const struct cli_globals *g, boxlite_runtime **rt)
 {
 	struct runtime_setup s = { 0 };
 	boxlite_error *err = NULL;

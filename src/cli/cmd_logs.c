@@ -2,6 +2,7 @@
  * after its rotated part main.log.1), or the guest console. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -112,6 +113,38 @@ static void follow(boxlite_box *box, const char *path, off_t from)
 		close(fd);
 }
 
+/* A remote box's logs come whole from the server (into a memory file, so
+ * --tail works on them as on a local file); -f has no remote form yet. */
+static int remote_logs(boxlite_box *box, int console, int follow_on, long lines)
+{
+	boxlite_error *err = NULL;
+	char path[64];
+	int fd;
+
+	if (follow_on) {
+		fprintf(stderr, "boxlite logs: -f is not available on a remote runtime (docs/remote.md)\n");
+		return CLI_EXIT_RUNTIME;
+	}
+	if ((fd = memfd_create("boxlite-logs", MFD_CLOEXEC)) < 0) {
+		perror("boxlite logs: memfd_create");
+		return CLI_EXIT_RUNTIME;
+	}
+	if (boxlite_box_logs(box, console, fd, &err) < 0) {
+		cli_report(err);
+		close(fd);
+		return CLI_EXIT_RUNTIME;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (lines >= 0) {
+		print_tail(NULL, path, lines);
+	} else {
+		lseek(fd, 0, SEEK_SET);
+		copy_out(fd);
+	}
+	close(fd);
+	return 0;
+}
+
 int cmd_logs(const struct cli_globals *g, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -156,6 +189,12 @@ int cmd_logs(const struct cli_globals *g, int argc, char **argv)
 	if (cli_get_box(rt, argv[optind], &box) < 0) {
 		boxlite_runtime_close(rt);
 		return CLI_EXIT_RUNTIME;
+	}
+	if (boxlite_runtime_is_remote(rt)) {
+		int rc = remote_logs(box, console, follow_on, lines);
+		boxlite_box_free(box);
+		boxlite_runtime_close(rt);
+		return rc;
 	}
 	snprintf(path, sizeof(path), "%s/boxes/%s/%s", boxlite_runtime_home(rt), boxlite_box_id(box),
 		 console ? "console.log" : "main.log");

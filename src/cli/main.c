@@ -40,6 +40,7 @@ static const struct command commands[] = {
 	{ "login", cmd_login, "Store credentials for a registry" },
 	{ "logout", cmd_logout, "Forget the credentials of a registry" },
 	{ "serve", cmd_serve, "Serve the REST API for remote clients" },
+	{ "auth", cmd_auth, "Log in to a remote boxlite serve (login, logout, status, whoami)" },
 	{ "version", cmd_version, "Show the version" },
 	{ "completion", cmd_completion, NULL }, /* hidden, as in the reference CLI */
 };
@@ -58,6 +59,8 @@ static void usage(FILE *f)
 		   "                    \"search\", \"skip_verify\", \"auth\"}]} (docs/cli.md)\n"
 		   "  --registry HOST   try unqualified image names on HOST first (repeatable)\n"
 		   "  --debug           debug logging (also BOXLITE_LOG=debug, or RUST_LOG)\n"
+		   "  --url URL         use the boxlite serve at URL instead of this machine (also\n"
+		   "                    $BOXLITE_REST_URL; a login with 'boxlite auth login' does too)\n"
 		   "\nRun 'boxlite COMMAND --help' for a command's options.\n");
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "box_impl.h"
+#include "remote.h"
 #include "cleanup.h"
 #include "conn.h"
 #include "image_store.h"
@@ -50,7 +51,7 @@ static void new_box_id(char out[13])
 	out[12] = '\0';
 }
 
-static boxlite_box *box_alloc(boxlite_runtime *rt)
+boxlite_box *bx_box_alloc(boxlite_runtime *rt)
 {
 	boxlite_box *box = calloc(1, sizeof(*box));
 
@@ -203,7 +204,7 @@ static int open_dir(boxlite_box *box, struct bx_error *err)
 
 int bx_box_load(boxlite_runtime *rt, const struct bx_box_record *rec, boxlite_box **out, struct bx_error *err)
 {
-	boxlite_box *box = box_alloc(rt);
+	boxlite_box *box = bx_box_alloc(rt);
 	int rc;
 
 	if (!box)
@@ -225,6 +226,7 @@ int bx_box_load(boxlite_runtime *rt, const struct bx_box_record *rec, boxlite_bo
 
 BX_EXPORT int boxlite_box_get(boxlite_runtime *rt, const char *key, boxlite_box **out, boxlite_error **errp)
 {
+	BX_REMOTE(rt && rt->remote, bx_remote_get(rt, key, out, &e_));
 	struct bx_error err = { 0 };
 	struct bx_box_record rec;
 	int rc;
@@ -262,7 +264,7 @@ static int box_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite
 		return bx_err(err, -EINVAL,
 			      "--allow-net needs the user-mode network: a box without a network (--network "
 			      "none) reaches nothing anyway");
-	box = box_alloc(rt);
+	box = bx_box_alloc(rt);
 	if (!box)
 		return bx_err(err, -ENOMEM, "out of memory");
 	box->cpus = o->cpus;
@@ -383,6 +385,7 @@ fail_nodir:
 BX_EXPORT int boxlite_box_create(boxlite_runtime *rt, const boxlite_box_options *opts,
 				 boxlite_box **out, boxlite_error **errp)
 {
+	BX_REMOTE(rt && rt->remote && opts, bx_remote_create(rt, opts, out, &e_));
 	struct bx_error err = { 0 };
 	int rc = box_create(rt, opts, out, &err);
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
@@ -390,6 +393,8 @@ BX_EXPORT int boxlite_box_create(boxlite_runtime *rt, const boxlite_box_options 
 
 BX_EXPORT const char *boxlite_box_id(const boxlite_box *box)
 {
+	if (box && box->remote)
+		return bx_remote_box_id(box);
 	return box->id;
 }
 
@@ -637,6 +642,7 @@ int bx_box_start_locked(boxlite_box *box, int hold, struct bx_error *err)
 
 BX_EXPORT int boxlite_box_start(boxlite_box *box, boxlite_error **errp)
 {
+	BX_REMOTE(box && box->remote, bx_remote_start(box, &e_));
 	struct bx_error err = { 0 };
 	int lock = -1;
 	int rc = bx_lock_box(box->rt->home, box->id, &lock, &err);
@@ -782,6 +788,7 @@ out:
 
 BX_EXPORT int boxlite_box_stop(boxlite_box *box, uint32_t timeout_ms, boxlite_error **errp)
 {
+	BX_REMOTE(box && box->remote, bx_remote_stop(box, timeout_ms, &e_));
 	struct bx_error err = { 0 };
 	int lock = -1;
 	int rc = bx_lock_box(box->rt->home, box->id, &lock, &err);
@@ -824,6 +831,7 @@ int bx_box_remove_locked(boxlite_box *box, struct bx_error *err)
 
 BX_EXPORT int boxlite_box_remove(boxlite_box *box, boxlite_error **errp)
 {
+	BX_REMOTE(box && box->remote, bx_remote_remove(box, &e_));
 	struct bx_error err = { 0 };
 	int lock = -1;
 	int rc = bx_lock_box(box->rt->home, box->id, &lock, &err);
@@ -837,6 +845,10 @@ BX_EXPORT int boxlite_box_remove(boxlite_box *box, boxlite_error **errp)
 
 BX_EXPORT void boxlite_box_free(boxlite_box *box)
 {
+	if (box && box->remote) {
+		bx_remote_box_free(box);
+		return;
+	}
 	if (!box)
 		return;
 	/* Only the handle that started a non-detached box owns it. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "box_impl.h"
+#include "remote.h"
 #include "conn.h"
 #include "exec_internal.h"
 #include "lock.h"
@@ -97,7 +98,19 @@ BX_EXPORT int boxlite_box_attach(boxlite_box *box, boxlite_output_fn output, voi
 	struct bx_error err = { 0 };
 	enum boxlite_error_origin origin = BOXLITE_ORIGIN_RUNTIME;
 	boxlite_exit_status st = { -1, 0 };
-	int rc = attach_run(box, output, user_data, &st, &origin, &err);
+	int rc;
+
+	if (box && box->remote) {
+		/* Through an attach handle: the server has no other way. */
+		boxlite_exec *x;
+		if ((rc = boxlite_box_attach_start(box, 0, &x, errp)) < 0)
+			return rc;
+		bx_exec_drain(x, output, user_data);
+		rc = boxlite_exec_wait(x, -1, status, errp);
+		boxlite_exec_free(x);
+		return rc;
+	}
+	rc = attach_run(box, output, user_data, &st, &origin, &err);
 
 	if (rc < 0)
 		return bx_error_export(rc, &err, origin, errp);
@@ -116,6 +129,8 @@ BX_EXPORT int boxlite_box_attach_start(boxlite_box *box, uint32_t flags, boxlite
 
 	if (!box || !out || (flags & ~BOXLITE_ATTACH_STDIN))
 		rc = bx_err(&err, -EINVAL, "bad arguments to boxlite_box_attach_start");
+	else if (box->remote) /* the server boots it and answers 404 without a main command */
+		rc = bx_remote_exec_start(box, NULL, 1 | (extra.attach_stdin ? 2 : 0), out, &origin, &err);
 	else if (!box->main_argv || !box->main_argv[0])
 		rc = bx_err(&err, -ENOENT, "box %s has no main command (the image defines none)", box->id);
 	else if ((rc = ensure_running(box, &err)) == 0)
@@ -152,6 +167,7 @@ out:
 
 BX_EXPORT int boxlite_box_pause(boxlite_box *box, boxlite_error **errp)
 {
+	BX_REMOTE(box->rt && box->rt->remote, bx_remote_unsupported(&e_, "pausing a box"));
 	struct bx_error err = { 0 };
 	int rc = set_paused(box, 1, &err);
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
@@ -159,6 +175,7 @@ BX_EXPORT int boxlite_box_pause(boxlite_box *box, boxlite_error **errp)
 
 BX_EXPORT int boxlite_box_unpause(boxlite_box *box, boxlite_error **errp)
 {
+	BX_REMOTE(box->rt && box->rt->remote, bx_remote_unsupported(&e_, "unpausing a box"));
 	struct bx_error err = { 0 };
 	int rc = set_paused(box, 0, &err);
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;

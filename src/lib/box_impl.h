@@ -12,6 +12,8 @@ static inline int bx_state_active(enum boxlite_box_state s)
 	       s == BOXLITE_BOX_STOPPING;
 }
 
+/* A handle with nothing in it yet (NULL: out of memory), and its end. */
+boxlite_box *bx_box_alloc(boxlite_runtime *rt);
 void bx_box_destroy(boxlite_box *box);
 /* The box's config document as stored (JSON text, malloc'd; NULL: ENOMEM). */
 char *bx_box_config_json(const boxlite_box *box);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "box_impl.h"
+#include "remote.h"
 #include "conn.h"
 #include "lock.h"
 
@@ -164,6 +165,7 @@ out:
 BX_EXPORT int boxlite_box_port_add(boxlite_box *box, const char *host_ip, uint32_t host_port,
 				   uint32_t guest_port, const char *proto, uint32_t *bound, boxlite_error **errp)
 {
+	BX_REMOTE(box->rt && box->rt->remote, bx_remote_unsupported(&e_, "publishing a port"));
 	struct bx_error err = { 0 };
 	int rc = box ? port_add(box, host_ip, host_port, guest_port, proto, bound, &err)
 		     : bx_err(&err, -EINVAL, "bad arguments to boxlite_box_port_add");
@@ -173,6 +175,7 @@ BX_EXPORT int boxlite_box_port_add(boxlite_box *box, const char *host_ip, uint32
 BX_EXPORT int boxlite_box_port_remove(boxlite_box *box, const char *host_ip, uint32_t host_port,
 				      const char *proto, boxlite_error **errp)
 {
+	BX_REMOTE(box->rt && box->rt->remote, bx_remote_unsupported(&e_, "unpublishing a port"));
 	struct bx_error err = { 0 };
 	int rc = box ? port_remove(box, host_ip, host_port, proto, &err)
 		     : bx_err(&err, -EINVAL, "bad arguments to boxlite_box_port_remove");

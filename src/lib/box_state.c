@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "box_impl.h"
+#include "remote.h"
 #include "caps.h"
 #include "cleanup.h"
 #include "conn.h"
@@ -172,6 +173,7 @@ static void fill_info(boxlite_box_info *info, const struct bx_box_record *r, con
 
 BX_EXPORT int boxlite_box_info_get(boxlite_box *box, boxlite_box_info *info, boxlite_error **errp)
 {
+	BX_REMOTE(box && box->remote, bx_remote_info(box, info, &e_));
 	struct bx_error err = { 0 };
 	int rc = bx_box_reconcile(box, &err);
 
@@ -198,6 +200,7 @@ BX_EXPORT void boxlite_box_info_list_free(boxlite_box_info *infos, size_t count)
 BX_EXPORT int boxlite_runtime_list_boxes(boxlite_runtime *rt, boxlite_box_info **out, size_t *count,
 					 boxlite_error **errp)
 {
+	BX_REMOTE(rt && rt->remote, bx_remote_list(rt, out, count, &e_));
 	struct bx_error err = { 0 };
 	struct bx_box_record *recs = NULL;
 	boxlite_box_info *v;
@@ -261,6 +264,7 @@ static void wait_for_pid(pid_t pid, int ms)
 
 BX_EXPORT int boxlite_box_wait(boxlite_box *box, uint32_t timeout_ms, int32_t *exit_code, boxlite_error **errp)
 {
+	BX_REMOTE(box && box->remote, bx_remote_wait(box, timeout_ms, exit_code, &e_));
 	struct bx_error err = { 0 };
 	uint64_t deadline = bx_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 
@@ -318,6 +322,7 @@ static json_t *path_json(const boxlite_box *box, const char *name)
 
 BX_EXPORT int boxlite_box_ports(boxlite_box *box, char **out, boxlite_error **errp)
 {
+	BX_REMOTE(box && box->remote, (*out = strdup("")) ? 0 : -ENOMEM);
 	if (!box || !out)
 		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
 	*out = bx_netvol_ports_text(&box->nv);
@@ -328,6 +333,7 @@ BX_EXPORT int boxlite_box_ports(boxlite_box *box, char **out, boxlite_error **er
 
 BX_EXPORT int boxlite_box_inspect(boxlite_box *box, char **out, boxlite_error **errp)
 {
+	BX_REMOTE(box && box->remote, bx_remote_inspect(box, out, &e_));
 	boxlite_box_info info = { .struct_size = sizeof(info) };
 	json_t *env, *cmd, *o;
 	int rc = boxlite_box_info_get(box, &info, errp);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "box_impl.h"
+#include "remote.h"
 #include "cleanup.h"
 #include "conn.h"
 #include "proc.h"
@@ -171,6 +172,7 @@ static int stats_get(boxlite_box *box, boxlite_box_stats *out, struct bx_error *
 
 BX_EXPORT int boxlite_box_stats_get(boxlite_box *box, boxlite_box_stats *out, boxlite_error **errp)
 {
+	BX_REMOTE(box && box->remote && out, bx_remote_stats(box, out, &e_));
 	struct bx_error err = { 0 };
 	boxlite_box_stats st = { .struct_size = sizeof(st) };
 	uint32_t size;

@@ -15,6 +15,7 @@
 
 #include "bxtar.h"
 #include "exec_internal.h"
+#include "remote.h"
 #include "protocol.h"
 
 static int sock_write(void *ctx, const void *buf, size_t n)
@@ -196,6 +197,7 @@ static int copy_out(boxlite_box *box, const char *guest_path, const char *host_p
 BX_EXPORT int boxlite_box_copy_in_ex(boxlite_box *box, const char *host_path, const char *guest_path,
 				     const boxlite_copy_options *opts, boxlite_error **errp)
 {
+	BX_REMOTE(box && box->remote, bx_remote_copy_in(box, host_path, -1, guest_path, opts, &e_));
 	struct bx_error err = { 0 };
 	int rc;
 
@@ -215,6 +217,7 @@ BX_EXPORT int boxlite_box_copy_in(boxlite_box *box, const char *host_path, const
 BX_EXPORT int boxlite_box_copy_in_tar_ex(boxlite_box *box, int tar_fd, const char *guest_dir,
 					 const boxlite_copy_options *opts, boxlite_error **errp)
 {
+	BX_REMOTE(box && box->remote, bx_remote_copy_in(box, NULL, tar_fd, guest_dir, opts, &e_));
 	struct bx_error err = { 0 };
 	int rc = copy_in(box, NULL, tar_fd, guest_dir, copy_flags(opts), &err);
 
@@ -230,6 +233,7 @@ BX_EXPORT int boxlite_box_copy_in_tar(boxlite_box *box, int tar_fd, const char *
 BX_EXPORT int boxlite_box_copy_out_ex(boxlite_box *box, const char *guest_path, const char *host_path,
 				      const boxlite_copy_options *opts, boxlite_error **errp)
 {
+	BX_REMOTE(box && box->remote, bx_remote_copy_out(box, guest_path, host_path, -1, opts, &e_));
 	struct bx_error err = { 0 };
 	int rc;
 
@@ -249,6 +253,7 @@ BX_EXPORT int boxlite_box_copy_out(boxlite_box *box, const char *guest_path, con
 BX_EXPORT int boxlite_box_copy_out_tar_ex(boxlite_box *box, const char *guest_path, int tar_fd,
 					  const boxlite_copy_options *opts, boxlite_error **errp)
 {
+	BX_REMOTE(box && box->remote, bx_remote_copy_out(box, guest_path, NULL, tar_fd, opts, &e_));
 	struct bx_error err = { 0 };
 	int rc = copy_out(box, guest_path, NULL, tar_fd, copy_flags(opts), &err);
 

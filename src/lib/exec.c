@@ -32,6 +32,7 @@
 #include "cleanup.h"
 #include "box_impl.h"
 #include "exec_internal.h"
+#include "remote.h"
 #include "strv.h"
 
 #define EXEC_CHAN 1
@@ -39,35 +40,7 @@
 #define WINDOW BXP_DEFAULT_WINDOW
 #define IN_CHUNK (64u * 1024u)
 
-struct boxlite_exec {
-	boxlite_box *box;
-	struct bx_conn *c;
-	pthread_t thread;
-	int thread_started;
-	pthread_mutex_t send_mu; /* serializes frames on c->fd */
-	pthread_mutex_t mu;      /* guards the state below */
-	pthread_cond_t cv;
-	int user_fd[3];  /* caller's ends: stdin (write), stdout, stderr (read) */
-	int pump_fd[3];  /* the thread's ends; -1 once closed */
-	int wake[2];     /* caller -> thread: "quit" */
-	int tty;
-	int attach;      /* attached to the main command (no output credit) */
-	size_t out_cap;  /* bytes of each out_buf */
-	/* under mu */
-	int ended;       /* EXIT, ERROR or connection loss seen */
-	int rc;          /* 0, or the error ending it */
-	struct bx_error err;
-	boxlite_exit_status st;
-	int quit;
-	/* thread only */
-	uint32_t in_credit;
-	int in_done;     /* stdin EOF sent (or the session ended) */
-	uint8_t *out_buf[3];
-	size_t out_off[3], out_len[3];
-	uint32_t unacked[3];
-	int out_eof[3];  /* EOF received from the guest */
-	int out_gone[3]; /* caller closed its end: discard */
-};
+
 
 /* ------------------------------------------------------------ requests */
 
@@ -183,7 +156,7 @@ static int send_u32s(boxlite_exec *x, uint16_t type, uint8_t stream, uint16_t t1
 
 /* ---------------------------------------------------------- pump thread */
 
-static void end_with(boxlite_exec *x, int rc, const boxlite_exit_status *st, struct bx_error *err)
+void bx_exec_end(boxlite_exec *x, int rc, const boxlite_exit_status *st, struct bx_error *err)
 {
 	pthread_mutex_lock(&x->mu);
 	if (!x->ended) {
@@ -198,7 +171,7 @@ static void end_with(boxlite_exec *x, int rc, const boxlite_exit_status *st, str
 	pthread_mutex_unlock(&x->mu);
 }
 
-static void close_pump(boxlite_exec *x, int s)
+void bx_exec_close_pump(boxlite_exec *x, int s)
 {
 	if (x->pump_fd[s] >= 0) {
 		close(x->pump_fd[s]);
@@ -248,7 +221,7 @@ static int flush_out(boxlite_exec *x, int s, struct bx_error *err)
 		x->unacked[s] = 0;
 	}
 	if (x->out_eof[s] && !x->out_len[s])
-		close_pump(x, s);
+		bx_exec_close_pump(x, s);
 	return 0;
 }
 
@@ -279,7 +252,7 @@ static int on_frame(boxlite_exec *x, const struct bxp_header *h, const uint8_t *
 		if (s == BXP_STDOUT || s == BXP_STDERR) {
 			x->out_eof[s] = 1;
 			if (!x->out_len[s])
-				close_pump(x, s);
+				bx_exec_close_pump(x, s);
 		}
 		return 0;
 	case BXP_WINDOW:
@@ -290,7 +263,7 @@ static int on_frame(boxlite_exec *x, const struct bxp_header *h, const uint8_t *
 		boxlite_exit_status st;
 		bx_exec_parse_exit(p, h->len, &st);
 		x->box->timings.exec_exit = bx_now_ns();
-		end_with(x, 0, &st, NULL);
+		bx_exec_end(x, 0, &st, NULL);
 		return 1;
 	}
 	case BXP_ERROR: {
@@ -315,7 +288,7 @@ static int pump_stdin(boxlite_exec *x, struct bx_error *err)
 		return 0;
 	if (n <= 0) {
 		x->in_done = 1;
-		close_pump(x, 0);
+		bx_exec_close_pump(x, 0);
 		return xsend(x, BXP_EOF, BXP_STDIN, NULL, 0, err);
 	}
 	x->in_credit -= (uint32_t)n;
@@ -345,7 +318,7 @@ static int drain_frames(boxlite_exec *x, int *over, struct bx_error *err)
 			return -1;
 		if (r == 1) {
 			*over = 1;
-			close_pump(x, 0);
+			bx_exec_close_pump(x, 0);
 		}
 	}
 	if (!*over && r < 0)
@@ -364,7 +337,7 @@ static void *pump_main(void *arg)
 	if (drain_frames(x, &over, &err) < 0)
 		goto fail;
 	if (over)
-		close_pump(x, 0);
+		bx_exec_close_pump(x, 0);
 
 	for (;;) {
 		struct pollfd pfd[5];
@@ -424,12 +397,12 @@ static void *pump_main(void *arg)
 	}
 	goto done;
 fail:
-	end_with(x, err.code ? err.code : -EIO, NULL, &err);
+	bx_exec_end(x, err.code ? err.code : -EIO, NULL, &err);
 done:
 	/* Whatever the outcome, the caller's fds reach end of file now. */
 	for (int s = 0; s < 3; s++)
-		close_pump(x, s);
-	end_with(x, -EIO, NULL, NULL);
+		bx_exec_close_pump(x, s);
+	bx_exec_end(x, -EIO, NULL, NULL);
 	return NULL;
 }
 
@@ -446,6 +419,7 @@ static void exec_destroy(boxlite_exec *x)
 		(void)!write(x->wake[1], "q", 1);
 		pthread_join(x->thread, NULL);
 	}
+	bx_remote_exec_free(x);
 	bx_conn_close(x->c);
 	for (int s = 0; s < 3; s++) {
 		if (x->user_fd[s] >= 0)
@@ -463,6 +437,54 @@ static void exec_destroy(boxlite_exec *x)
 	free(x);
 }
 
+boxlite_exec *bx_exec_alloc(boxlite_box *box, int tty, size_t out_cap, struct bx_error *err)
+{
+	boxlite_exec *x = calloc(1, sizeof(*x));
+	int sp[2];
+
+	if (!x) {
+		bx_err(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	x->box = box;
+	x->tty = tty;
+	x->out_cap = out_cap;
+	x->wake[0] = x->wake[1] = -1;
+	for (int s = 0; s < 3; s++)
+		x->user_fd[s] = x->pump_fd[s] = -1;
+	pthread_mutex_init(&x->mu, NULL);
+	pthread_mutex_init(&x->send_mu, NULL);
+	pthread_cond_init(&x->cv, NULL);
+	if (pipe2(x->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		bx_err_sys(err, -errno, "pipe");
+		goto fail;
+	}
+	for (int s = 0; s < 3; s++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+			bx_err_sys(err, -errno, "socketpair");
+			goto fail;
+		}
+		x->user_fd[s] = sp[0];
+		x->pump_fd[s] = sp[1];
+		/* One direction each: half-close the other so EOF is clean. */
+		shutdown(sp[0], s == 0 ? SHUT_RD : SHUT_WR);
+		shutdown(sp[1], s == 0 ? SHUT_WR : SHUT_RD);
+		if (s && out_cap && !(x->out_buf[s] = malloc(out_cap))) {
+			bx_err(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	return x;
+fail:
+	exec_destroy(x);
+	return NULL;
+}
+
+void bx_exec_free_handle(boxlite_exec *x)
+{
+	exec_destroy(x);
+}
+
 static void opts_copy(boxlite_exec_options *dst, const boxlite_exec_options *src)
 {
 	memset(dst, 0, sizeof(*dst));
@@ -477,11 +499,14 @@ int bx_exec_start(boxlite_box *box, const boxlite_exec_options *opts, const stru
 {
 	boxlite_exec_options o;
 	boxlite_exec *x;
-	int rc, sp[2];
+	int rc, x_attach, x_tty;
 
 	*origin = BOXLITE_ORIGIN_RUNTIME;
 	if (!box)
 		return bx_err(err, -EINVAL, "no box given");
+	if (box->remote)
+		return bx_remote_exec_start(box, opts, extra && extra->attach ? 1 | (extra->attach_stdin ? 2 : 0) : 0, out,
+					    origin, err);
 	opts_copy(&o, opts);
 	if (!extra) {
 		if (!opts)
@@ -499,39 +524,12 @@ int bx_exec_start(boxlite_box *box, const boxlite_exec_options *opts, const stru
 		return rc;
 	if (box->shim_pid <= 0 && !box->detach)
 		return bx_err(err, -ENOTCONN, "box %s is not running", box->id);
+	x_attach = extra && extra->attach;
+	x_tty = x_attach ? box->tty : !extra && o.tty;
 
-	x = calloc(1, sizeof(*x));
-	if (!x)
-		return bx_err(err, -ENOMEM, "out of memory");
-	x->box = box;
-	x->attach = extra && extra->attach;
-	x->tty = x->attach ? box->tty : !extra && o.tty;
-	x->out_cap = x->attach ? 2 * WINDOW : WINDOW;
-	x->wake[0] = x->wake[1] = -1;
-	for (int s = 0; s < 3; s++)
-		x->user_fd[s] = x->pump_fd[s] = -1;
-	pthread_mutex_init(&x->mu, NULL);
-	pthread_mutex_init(&x->send_mu, NULL);
-	pthread_cond_init(&x->cv, NULL);
-	if (pipe2(x->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
-		rc = bx_err_sys(err, -errno, "pipe");
-		goto fail;
-	}
-	for (int s = 0; s < 3; s++) {
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-			rc = bx_err_sys(err, -errno, "socketpair");
-			goto fail;
-		}
-		x->user_fd[s] = sp[0];
-		x->pump_fd[s] = sp[1];
-		/* One direction each: half-close the other so EOF is clean. */
-		shutdown(sp[0], s == 0 ? SHUT_RD : SHUT_WR);
-		shutdown(sp[1], s == 0 ? SHUT_WR : SHUT_RD);
-		if (s && !(x->out_buf[s] = malloc(x->out_cap))) {
-			rc = bx_err(err, -ENOMEM, "out of memory");
-			goto fail;
-		}
-	}
+	if (!(x = bx_exec_alloc(box, x_tty, x_attach ? 2 * WINDOW : WINDOW, err)))
+		return err->code;
+	x->attach = x_attach;
 	if ((rc = bx_conn_open(box, 5000, &x->c, err)) < 0)
 		goto fail;
 	box->timings.exec_start = bx_now_ns();
@@ -568,9 +566,9 @@ int bx_exec_start(boxlite_box *box, const boxlite_exec_options *opts, const stru
 			/* The main command had already ended: a finished handle. */
 			boxlite_exit_status st;
 			bx_exec_parse_exit(p, h.len, &st);
-			end_with(x, 0, &st, NULL);
+			bx_exec_end(x, 0, &st, NULL);
 			for (int s = 0; s < 3; s++)
-				close_pump(x, s);
+				bx_exec_close_pump(x, s);
 			*out = x;
 			return 0;
 		}
@@ -692,7 +690,7 @@ BX_EXPORT int boxlite_exec_wait(boxlite_exec *x, int timeout_ms, boxlite_exit_st
 	if (rc == -ETIMEDOUT)
 		bx_err(&err, rc, "the command is still running");
 	else if (rc < 0 && !err.code)
-		bx_err(&err, rc, "the connection to box %s broke", x->box->id);
+		bx_err(&err, rc, "the connection to box %s broke", boxlite_box_id(x->box));
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }
 
@@ -712,15 +710,19 @@ BX_EXPORT int boxlite_exec_signal(boxlite_exec *x, int sig)
 		return -EINVAL;
 	if (exec_ended(x))
 		return -ESRCH;
+	if (x->remote)
+		return bx_remote_exec_signal(x, sig);
 	return send_u32s(x, BXP_SIGNAL, 0, BXT_SIGNAL, (uint32_t)sig, 0, 0) < 0 ? -ESRCH : 0;
 }
 
 BX_EXPORT int boxlite_exec_resize(boxlite_exec *x, uint16_t rows, uint16_t cols)
 {
-	if (!x || !x->tty || !rows || !cols)
+	if (!x || !rows || !cols || (!x->tty && !x->remote))
 		return -EINVAL;
 	if (exec_ended(x))
 		return -ESRCH;
+	if (x->remote)
+		return bx_remote_exec_resize(x, rows, cols);
 	return send_u32s(x, BXP_RESIZE, 0, BXT_ROWS, rows, BXT_COLS, cols) < 0 ? -ESRCH : 0;
 }
 
@@ -732,7 +734,7 @@ BX_EXPORT void boxlite_exec_free(boxlite_exec *x)
 /* ------------------------------------------- callback and capture calls */
 
 /* Reads both output fds to end of file, handing data to output. */
-static void drain_outputs(boxlite_exec *x, boxlite_output_fn output, void *ud)
+void bx_exec_drain(boxlite_exec *x, boxlite_output_fn output, void *ud)
 {
 	static __thread uint8_t buf[65536];
 	int open_[3] = { 0, 1, 1 };
@@ -767,7 +769,7 @@ BX_EXPORT int boxlite_box_exec(boxlite_box *box, const boxlite_exec_options *opt
 	if (rc < 0)
 		return rc;
 	boxlite_exec_close_stdin(x);
-	drain_outputs(x, output, user_data);
+	bx_exec_drain(x, output, user_data);
 	rc = boxlite_exec_wait(x, -1, status, errp);
 	boxlite_exec_free(x);
 	return rc;

@@ -5,6 +5,7 @@
  * built-in images (localhost/NAME:TAG ship as OCI image layouts in
  * share/boxlite/images/NAME, imported on first use), then a pull. */
 #include "images.h"
+#include "remote.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -159,6 +160,7 @@ int bx_images_resolve(boxlite_runtime *rt, const char *ref, struct bx_image *out
 BX_EXPORT int boxlite_image_pull(boxlite_runtime *rt, const char *ref, const boxlite_pull_options *opts,
 				 boxlite_error **errp)
 {
+	BX_REMOTE(rt && rt->remote, bx_remote_unsupported(&e_, "pulling images"));
 	struct bx_error err = { 0 };
 	struct bx_registry_conf conf = { 0 };
 	struct bx_image_ref cand[CANDIDATES_MAX];
@@ -187,6 +189,7 @@ BX_EXPORT int boxlite_image_pull(boxlite_runtime *rt, const char *ref, const box
 BX_EXPORT int boxlite_image_list(boxlite_runtime *rt, boxlite_image_info **images, size_t *count,
 				 boxlite_error **errp)
 {
+	BX_REMOTE(rt && rt->remote, bx_remote_unsupported(&e_, "listing images"));
 	struct bx_error err = { 0 };
 	struct bx_image_ref_entry *e = NULL;
 	boxlite_image_info *v;
@@ -234,6 +237,7 @@ BX_EXPORT void boxlite_image_list_free(boxlite_image_info *images, size_t count)
 
 BX_EXPORT int boxlite_image_remove(boxlite_runtime *rt, const char *ref, boxlite_error **errp)
 {
+	BX_REMOTE(rt && rt->remote, bx_remote_unsupported(&e_, "removing images"));
 	struct bx_error err = { 0 };
 	struct bx_registry_conf conf = { 0 };
 	struct bx_image_ref r;
@@ -289,6 +293,7 @@ static int registry_domain(const char *in, char *out, size_t size, struct bx_err
 BX_EXPORT int boxlite_registry_login(boxlite_runtime *rt, const char *registry, const char *user,
 				     const char *password, boxlite_error **errp)
 {
+	BX_REMOTE(rt && rt->remote, bx_remote_unsupported(&e_, "registry login"));
 	struct bx_error err = { 0 };
 	struct bx_registry *reg = NULL;
 	char domain[BX_REF_DOMAIN_MAX];
@@ -311,6 +316,7 @@ BX_EXPORT int boxlite_registry_login(boxlite_runtime *rt, const char *registry, 
 
 BX_EXPORT int boxlite_registry_logout(boxlite_runtime *rt, const char *registry, boxlite_error **errp)
 {
+	BX_REMOTE(rt && rt->remote, bx_remote_unsupported(&e_, "registry logout"));
 	struct bx_error err = { 0 };
 	char domain[BX_REF_DOMAIN_MAX];
 	int rc;
@@ -326,6 +332,7 @@ BX_EXPORT int boxlite_registry_logout(boxlite_runtime *rt, const char *registry,
 BX_EXPORT int boxlite_image_load(boxlite_runtime *rt, const char *path, const char *name, char ***refs,
 				 boxlite_error **errp)
 {
+	BX_REMOTE(rt && rt->remote, bx_remote_unsupported(&e_, "loading images"));
 	struct bx_error err = { 0 };
 	char **got = NULL;
 	int rc;
@@ -345,6 +352,7 @@ BX_EXPORT int boxlite_image_load(boxlite_runtime *rt, const char *path, const ch
 BX_EXPORT int boxlite_image_prune(boxlite_runtime *rt, char ***removed, uint64_t *reclaimed,
 				  boxlite_error **errp)
 {
+	BX_REMOTE(rt && rt->remote, bx_remote_unsupported(&e_, "pruning images"));
 	struct bx_error err = { 0 };
 	char **got = NULL;
 	uint64_t bytes = 0;
@@ -370,6 +378,7 @@ BX_EXPORT int boxlite_image_prune(boxlite_runtime *rt, char ***removed, uint64_t
 BX_EXPORT int boxlite_image_import(boxlite_runtime *rt, const char *dir, const char *tag, const char *name,
 				   char *ref, size_t ref_size, boxlite_error **errp)
 {
+	BX_REMOTE(rt && rt->remote, bx_remote_unsupported(&e_, "importing images"));
 	struct bx_error err = { 0 };
 	struct bx_registry_conf conf = { 0 };
 	struct bx_image_ref r;

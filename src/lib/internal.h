@@ -45,6 +45,7 @@ struct boxlite_runtime {
 	struct bx_engine_caps engine_caps; /* asked once, by runtime_info_get */
 	int engine_probed;
 	pthread_mutex_t lazy_mu; /* guards the lazily decided accel and engine caps */
+	struct bx_rest *remote;  /* a remote runtime (rest/): every call goes to the server */
 };
 
 struct boxlite_box_options {
@@ -99,6 +100,7 @@ struct boxlite_box {
 	int watchdog_fd;      /* write end of the watchdog pipe, -1 when detached */
 	int dir_fd;           /* O_PATH fd of dir, to address its sockets */
 	boxlite_timings timings;
+	struct bx_rbox *remote; /* a box of a remote runtime (rest/remote.c) */
 };
 
 /* paths.c */

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "remote.h"
+#include "rest.h"
 #include "template.h"
 
 BX_EXPORT const char *boxlite_version(void)
@@ -72,6 +74,7 @@ BX_EXPORT void boxlite_runtime_close(boxlite_runtime *rt)
 {
 	if (!rt)
 		return;
+	bx_rest_close(rt->remote);
 	bx_store_close(rt->store);
 	bx_registries_free(&rt->registries);
 	free(rt->recovery_report);
@@ -82,6 +85,7 @@ BX_EXPORT void boxlite_runtime_close(boxlite_runtime *rt)
 BX_EXPORT int boxlite_runtime_set_image_registries(boxlite_runtime *rt, const boxlite_image_registry *regs,
 						   size_t n, boxlite_error **errp)
 {
+	BX_REMOTE(rt && rt->remote, bx_remote_unsupported(&e_, "setting image registries"));
 	struct bx_error err = { 0 };
 
 	if (!rt || (n && !regs))
@@ -103,9 +107,23 @@ BX_EXPORT const char *boxlite_runtime_home(const boxlite_runtime *rt)
 BX_EXPORT int boxlite_runtime_info_get(boxlite_runtime *rt, boxlite_runtime_info *info, boxlite_error **errp)
 {
 	struct bx_error err = { 0 };
-	int rc = bx_accel_decide(rt, &err);
+	int rc;
 
-	if (rc < 0)
+	if (rt->remote) {
+		/* The server's machine, not ours: only what is true here. */
+		uint32_t size = info->struct_size;
+		memset(info, 0, size && size < sizeof(*info) ? size : sizeof(*info));
+		info->struct_size = size;
+		info->version = boxlite_version();
+		info->home = rt->home;
+		info->accel = "remote";
+		info->accel_reason = "boxes run on the server";
+		info->kernel = info->initramfs = info->shim = info->qemu = "";
+		if (size >= offsetof(boxlite_runtime_info, template_memory_shared) + sizeof(info->template_memory_shared))
+			info->engine_version = "";
+		return 0;
+	}
+	if ((rc = bx_accel_decide(rt, &err)) < 0)
 		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
 	info->version = boxlite_version();
 	info->home = rt->home;

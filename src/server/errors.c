@@ -69,6 +69,8 @@ static struct mapping map_errno(int rc, enum srv_ctx ctx)
 	if (ctx == SRV_CTX_FILES && (rc == -EPIPE || rc == -EBADMSG || rc == -EPROTO || rc == -EILSEQ))
 		return (struct mapping){ 400, "InvalidArgumentError", "invalid_argument" };
 	switch (-rc) {
+	case ENODATA:
+		return (struct mapping){ 404, "NotFoundError", "not_found" };
 	case ENOENT:
 		if (ctx == SRV_CTX_CREATE || ctx == SRV_CTX_IMAGE)
 			return (struct mapping){ 422, "ImageError", "image_pull_failed" };

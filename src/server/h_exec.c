@@ -338,7 +338,8 @@ void h_box_attach(struct srv *s, struct srv_req *r, struct srv_resp *out)
 			goto done;
 		}
 		if ((rc = boxlite_box_attach_start(b->box, BOXLITE_ATTACH_STDIN, &h, &e)) < 0) {
-			srv_error_lib(out, r, rc, e, SRV_CTX_START);
+			/* The main command's own failure (not found...) is an execution's. */
+			srv_error_lib(out, r, rc, e, e && boxlite_error_origin(e) == BOXLITE_ORIGIN_EXEC ? SRV_CTX_EXEC : SRV_CTX_START);
 			goto done;
 		}
 		if (!(x = srv_exec_add(s, b, h, 1, 0, 0))) {

@@ -1,4 +1,5 @@
-/* Files in and out of a box as tar streams (rest-api.md §7). Both directions
+/* Files in and out of a box as tar streams (rest-api.md §7), and the box's
+ * logs (a boxlite route, GET .../logs, streamed the same way). Both directions
  * stream: an upload is fed to the box as it arrives and a download is sent
  * as the box produces it, so neither is held in memory or on the server's
  * disk (the reference server buffers both). Each copy runs on a thread of
@@ -23,7 +24,8 @@ struct copy {
 	pthread_t thread;
 	int rc;
 	boxlite_error *err;
-	int upload;           /* into the box (else out of it) */
+	enum { COPY_OUT, COPY_IN, LOGS } mode;
+	int console;          /* LOGS: the console instead of the main command's output */
 	int broken;           /* upload: the box stopped taking bytes */
 	uint64_t bytes;
 	unsigned char head[512]; /* upload: the first tar header, held until it decides the mode */
@@ -31,13 +33,13 @@ struct copy {
 	int started;
 };
 
-static struct copy *copy_new(struct srv *s, struct srv_req *r, struct srv_resp *out)
+static struct copy *copy_new(struct srv *s, struct srv_req *r, struct srv_resp *out, int need_path)
 {
-	const char *path = srv_query(r, "path");
+	const char *path = need_path ? srv_query(r, "path") : "";
 	struct copy *c;
 	int sv[2];
 
-	if (!path || path[0] != '/') {
+	if (!path || (need_path && path[0] != '/')) {
 		srv_error(out, r, 400, "InvalidArgumentError", "invalid_argument",
 			  "path must be an absolute path in the box (?path=/dir)");
 		return NULL;
@@ -75,8 +77,9 @@ static void *copy_main(void *arg)
 
 	c->rc = srv_box_get(c->s, c->box_key, &b, &c->err);
 	if (c->rc == 0)
-		c->rc = c->upload ? boxlite_box_copy_in_tar_ex(b->box, c->fd, c->path, &c->opts, &c->err)
-				  : boxlite_box_copy_out_tar_ex(b->box, c->path, c->fd, &c->opts, &c->err);
+		c->rc = c->mode == COPY_IN ? boxlite_box_copy_in_tar_ex(b->box, c->fd, c->path, &c->opts, &c->err)
+			: c->mode == COPY_OUT ? boxlite_box_copy_out_tar_ex(b->box, c->path, c->fd, &c->opts, &c->err)
+					      : boxlite_box_logs(b->box, c->console, c->fd, &c->err);
 	srv_box_put(c->s, b);
 	close(c->fd);
 	return NULL;
@@ -113,10 +116,10 @@ static int put_begin(struct srv *s, struct srv_req *r, struct srv_resp *out, voi
 		return -1;
 	}
 	srv_box_put(s, b);
-	if (!(c = copy_new(s, r, out)))
+	if (!(c = copy_new(s, r, out, 1)))
 		return -1;
 	c->opts.no_overwrite = !overwrite;
-	c->upload = 1;
+	c->mode = COPY_IN;
 	*state = c;
 	return 0;
 }
@@ -227,42 +230,61 @@ static void get_done(void *arg)
 	copy_free(c);
 }
 
+/* Answers with what c's thread writes: an error before the first byte is
+ * still an error status; one after it can only cut the body short. */
+static void stream_out(struct srv_req *r, struct srv_resp *out, struct copy *c, const char *ctype)
+{
+	struct pollfd pf = { .fd = c->peer, .events = POLLIN };
+	char probe;
+
+	if (start(c, r, out) < 0)
+		return;
+	while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+		;
+	if (recv(c->peer, &probe, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
+		pthread_join(c->thread, NULL);
+		if (c->rc < 0) {
+			srv_error_lib(out, r, c->rc, c->err, SRV_CTX_BOX);
+			c->err = NULL;
+		} else if (c->mode == LOGS) {
+			srv_empty(out, 200);
+			out->content_type = ctype;
+		} else
+			srv_error(out, r, 500, "InternalError", "internal", "the copy produced nothing");
+		copy_free(c);
+		return;
+	}
+	if (srv_stream_response(out, c->peer, ctype, get_done, c) < 0) {
+		close(c->peer);
+		get_done(c);
+		srv_error(out, r, 500, "InternalError", "internal", "out of memory");
+	}
+}
+
 void h_files_get(struct srv *s, struct srv_req *r, struct srv_resp *out)
 {
 	int follow = srv_query_bool(r, "follow_symlinks", 0);
-	struct pollfd pf;
 	struct copy *c;
 
 	if (follow < 0)
 		return srv_error(out, r, 400, "InvalidArgumentError", "invalid_argument",
 				 "follow_symlinks must be true or false");
-	if (!(c = copy_new(s, r, out)))
+	if (!(c = copy_new(s, r, out, 1)))
 		return;
 	c->opts.follow_symlinks = follow;
-	if (start(c, r, out) < 0)
+	stream_out(r, out, c, "application/x-tar");
+}
+
+void h_box_logs(struct srv *s, struct srv_req *r, struct srv_resp *out)
+{
+	int console = srv_query_bool(r, "console", 0);
+	struct copy *c;
+
+	if (console < 0)
+		return srv_error(out, r, 400, "InvalidArgumentError", "invalid_argument", "console must be true or false");
+	if (!(c = copy_new(s, r, out, 0)))
 		return;
-	/* Wait for the first bytes or the end: an error before any byte is
-	 * still an error status; one after it can only cut the body short. */
-	pf = (struct pollfd){ .fd = c->peer, .events = POLLIN };
-	while (poll(&pf, 1, -1) < 0 && errno == EINTR)
-		;
-	{
-		char probe;
-		ssize_t n = recv(c->peer, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-		if (n <= 0) {
-			pthread_join(c->thread, NULL);
-			if (c->rc < 0) {
-				srv_error_lib(out, r, c->rc, c->err, SRV_CTX_BOX);
-				c->err = NULL;
-			} else
-				srv_error(out, r, 500, "InternalError", "internal", "the copy produced nothing");
-			copy_free(c);
-			return;
-		}
-	}
-	if (srv_stream_response(out, c->peer, "application/x-tar", get_done, c) < 0) {
-		close(c->peer);
-		get_done(c);
-		srv_error(out, r, 500, "InternalError", "internal", "out of memory");
-	}
+	c->mode = LOGS;
+	c->console = console;
+	stream_out(r, out, c, "text/plain; charset=utf-8");
 }

@@ -32,6 +32,7 @@ static const struct srv_route routes[] = {
 	R("POST", "/boxes/{box_id}/executions/{exec_id}/signal", h_exec_signal, 0),
 	R("POST", "/boxes/{box_id}/executions/{exec_id}/resize", h_exec_resize, 0),
 	R("GET", "/boxes/{box_id}/files", h_files_get, 0),
+	R("GET", "/boxes/{box_id}/logs", h_box_logs, 0), /* boxlite's: the main command's output */
 	{ "PUT", "/boxes/{box_id}/files", NULL, 0, &h_files_put },
 	R("GET", "/images", h_images_list, 0),
 	R("POST", "/images/pull", h_images_pull, 0),

@@ -207,6 +207,7 @@ void h_exec_resize(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_exec_attach(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_box_attach(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_files_get(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_box_logs(struct srv *s, struct srv_req *r, struct srv_resp *out);
 extern const struct srv_upload_ops h_files_put;
 void h_images_list(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_images_pull(struct srv *s, struct srv_req *r, struct srv_resp *out);

@@ -68,8 +68,8 @@ static int send_all(int sock, const void *buf, size_t len)
 
 static int send_frame(struct ws *w, enum ws_opcode op, int channel, const void *data, size_t len)
 {
-	uint8_t hdr[11];
-	size_t h = ws_header(hdr, op, len + (channel ? 1 : 0));
+	uint8_t hdr[WS_MAX_HEADER + 1];
+	size_t h = ws_header(hdr, op, len + (channel ? 1 : 0), NULL);
 	if (channel)
 		hdr[h++] = (uint8_t)channel;
 	return send_all(w->sock, hdr, h) < 0 || send_all(w->sock, data, len) < 0 ? -1 : 0;
@@ -148,7 +148,7 @@ static int on_input(struct ws *w)
 
 	while (!rc && !w->pin_len) {
 		struct ws_frame f;
-		long n = ws_parse(w->rbuf + off, w->rlen - off, &f);
+		long n = ws_parse(w->rbuf + off, w->rlen - off, WS_FROM_CLIENT, &f);
 		if (n == 0)
 			break;
 		if (n < 0) {
