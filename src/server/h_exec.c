@@ -180,7 +180,7 @@ void h_exec_get(struct srv *s, struct srv_req *r, struct srv_resp *out)
 		      !x->done ? "running" : x->killed ? "killed" : "completed", "duration_ms",
 		      (json_int_t)(((x->done ? x->done_ns : srv_now_ns()) - x->started_ns) / 1000000));
 	if (j && x->done) {
-		int code = x->st.signal ? 128 + x->st.signal : x->st.exit_code;
+		int code = x->st.signal ? -x->st.signal : x->st.exit_code; /* -N: killed by signal N, as the reference */
 		json_object_set_new(j, "exit_code", x->wait_rc ? json_null() : json_integer(code));
 		if (x->wait_rc)
 			json_object_set_new(j, "error_message", json_string("the box stopped while the command ran"));

@@ -212,7 +212,7 @@ static void finish(struct ws *w)
 		pthread_mutex_lock(&x->mu);
 		if (srv_exec_poll_locked(x, 100)) {
 			rc = x->wait_rc;
-			code = x->st.signal ? 128 + x->st.signal : x->st.exit_code;
+			code = x->st.signal ? -x->st.signal : x->st.exit_code; /* -N: signal N */
 		}
 		pthread_mutex_unlock(&x->mu);
 		if (rc != -ETIMEDOUT)

@@ -14,8 +14,8 @@ from .files import EntryInfo, Files
 from .network import BoxConnection, BoxTunnel, NetworkHandle
 from .images import ImageHandle, ImageInfo, ImagePullResult
 from .execution import ExecStderr, ExecStdin, ExecStdout, Execution
-from .options import (AdvancedBoxOptions, BoxOptions, ContainerCapabilities, CopyOptions, HealthCheckOptions,
-                      ImageRegistry, NetworkSpec, Options, Secret, SecurityOptions)
+from .options import (AdvancedBoxOptions, ApiKeyCredential, BoxliteRestOptions, BoxOptions, ContainerCapabilities,
+                      CopyOptions, HealthCheckOptions, ImageRegistry, NetworkSpec, Options, Secret, SecurityOptions)
 from .runtime import Boxlite, RuntimeMetrics
 from .simplebox import SimpleBox
 from .codebox import CodeBox
@@ -25,7 +25,7 @@ from .boxlite import version as _native_version
 __version__ = _native_version()
 
 __all__ = [
-    "AdvancedBoxOptions", "Box", "BoxInfo", "BoxMetrics", "BoxOptions", "BoxStateInfo", "Boxlite", "BoxliteError",
+    "AdvancedBoxOptions", "ApiKeyCredential", "BoxliteRestOptions", "Box", "BoxInfo", "BoxMetrics", "BoxOptions", "BoxStateInfo", "Boxlite", "BoxliteError",
     "ContainerCapabilities", "CopyOptions", "ExecResult", "ExecStderr", "ExecStdin", "ExecStdout", "Execution",
     "HealthCheckOptions", "ImageRegistry", "NetworkSpec", "Options", "RuntimeMetrics", "Secret", "SecurityOptions",
     "SimpleBox", "EntryInfo", "Files", "NetworkHandle", "BoxTunnel", "BoxConnection", "ImageHandle", "ImageInfo", "ImagePullResult", "CodeBox", "InteractiveBox",

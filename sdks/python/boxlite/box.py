@@ -48,8 +48,8 @@ class BoxInfo:
         self.status: str = d["state"]
         self.created_at: str = _rfc3339(d["created_at_ns"])
         self.image: str = d["image"]
-        self.cpus: Optional[int] = config.get("cpus")
-        self.memory_mib: Optional[int] = config.get("memory_mib")
+        self.cpus: Optional[int] = d.get("cpus") or config.get("cpus")
+        self.memory_mib: Optional[int] = d.get("memory_mib") or config.get("memory_mib")
         self.exit_code: Optional[int] = d["exit_code"] if d["exit_code"] >= 0 else None
         self.reason: str = d["reason"]
         self._created_ns: int = d["created_at_ns"]
@@ -116,9 +116,7 @@ class Box:
 
     async def info(self) -> BoxInfo:
         """The box's :class:`BoxInfo`, read now."""
-        d = await run_blocking(self._native.info)
-        config = json.loads(await run_blocking(self._native.inspect)).get("config", {})
-        return BoxInfo(d, config)
+        return BoxInfo(await run_blocking(self._native.info))
 
     async def start(self) -> None:
         """Boots the box; a running box: nothing (idempotent)."""

@@ -80,6 +80,48 @@ class Options:
         return f"Options(home_dir={self.home_dir!r}, image_registries={self.image_registries!r})"
 
 
+class ApiKeyCredential:
+    """A long-lived API key, sent as ``Authorization: Bearer``."""
+
+    def __init__(self, key: str) -> None:
+        if not isinstance(key, str) or not key:
+            raise ValueError("ApiKeyCredential needs a non-empty key")
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "ApiKeyCredential(***)"  # never the key
+
+
+class BoxliteRestOptions:
+    """Where a remote runtime is (:meth:`Boxlite.rest`): the server's ``url``
+    (``boxlite serve``'s, e.g. ``http://127.0.0.1:8100``), its ``credential``
+    (an :class:`ApiKeyCredential`, or None) and the API's ``path_prefix``
+    routing slot (None: none)."""
+
+    def __init__(self, url: str, credential: Optional[ApiKeyCredential] = None,
+                 path_prefix: Optional[str] = None) -> None:
+        if not isinstance(url, str) or not url:
+            raise ValueError("BoxliteRestOptions needs a url")
+        if credential is not None and not isinstance(credential, ApiKeyCredential):
+            raise TypeError("credential takes an ApiKeyCredential")
+        self.url = url
+        self.credential = credential
+        self.path_prefix = path_prefix
+
+    @classmethod
+    def from_env(cls) -> "BoxliteRestOptions":
+        """From BOXLITE_REST_URL (required), BOXLITE_API_KEY and
+        BOXLITE_REST_PATH_PREFIX, as the reference reads them."""
+        url = os.environ.get("BOXLITE_REST_URL")
+        if not url:
+            raise RuntimeError("BOXLITE_REST_URL not set")
+        key = os.environ.get("BOXLITE_API_KEY")
+        return cls(url, ApiKeyCredential(key) if key else None, os.environ.get("BOXLITE_REST_PATH_PREFIX") or None)
+
+    def __repr__(self) -> str:
+        return f"BoxliteRestOptions(url={self.url!r}, credential={self.credential!r}, path_prefix={self.path_prefix!r})"
+
+
 class NetworkSpec:
     """``mode`` "enabled" (default) or "disabled", and ``allow_net``: when not
     empty, the box reaches only these hosts, ``*.domains``, IPs and CIDRs."""

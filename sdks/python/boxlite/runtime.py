@@ -9,9 +9,9 @@ from typing import Any, List, Optional, Tuple
 from . import boxlite as _native
 from ._pool import run_blocking
 from .box import Box, BoxInfo
-from .errors import InvalidStateError
+from .errors import InvalidStateError, UnsupportedError
 from .images import ImageHandle
-from .options import BoxOptions, Options
+from .options import BoxliteRestOptions, BoxOptions, Options
 
 __all__ = ["Boxlite", "RuntimeMetrics"]
 
@@ -54,6 +54,22 @@ class Boxlite:
         self._created = 0
         self._failed = 0
         self._shut = False
+        self._remote = False
+
+    @staticmethod
+    def rest(options: "BoxliteRestOptions") -> "Boxlite":
+        """A runtime whose boxes live on a ``boxlite serve`` (docs/remote.md):
+        the same ``Box``/``Execution``/``SimpleBox`` API, on libboxlite's REST
+        client. Images, volumes, ports and the security mode are the server's:
+        those calls raise :class:`UnsupportedError`."""
+        if not isinstance(options, BoxliteRestOptions):
+            raise TypeError("Boxlite.rest takes a BoxliteRestOptions")
+        rt = Boxlite.__new__(Boxlite)
+        key = options.credential._key if options.credential else None
+        rt._native = _native.NativeRuntime(url=options.url, api_key=key, path_prefix=options.path_prefix)
+        rt._boxes, rt._created, rt._failed, rt._shut = [], 0, 0, False
+        rt._remote = True
+        return rt
 
     @staticmethod
     def default() -> "Boxlite":
@@ -76,6 +92,8 @@ class Boxlite:
     @property
     def images(self) -> ImageHandle:
         """The home's images: ``pull(ref)``, ``list()``."""
+        if self._remote:
+            raise UnsupportedError("Image operations not supported over REST API")
         return ImageHandle(self)
 
     @property

@@ -19,7 +19,7 @@ from .errors import InvalidStateError
 from .exec import ExecResult
 from .execution import ExecResult as NativeExecResult
 from .execution import Execution
-from .options import BoxOptions, Options
+from .options import BoxliteRestOptions, BoxOptions, Options
 from .runtime import Boxlite, RuntimeMetrics
 from .codebox import DEFAULT_IMAGE as CODEBOX_IMAGE
 from .codebox import CodeBox
@@ -299,8 +299,16 @@ class SyncBoxlite:
 
     def __init__(self, options: Optional[Options] = None) -> None:
         self._options = options
+        self._rest: Optional[BoxliteRestOptions] = None
         self._lt: Optional[_LoopThread] = None
         self._rt: Optional[Boxlite] = None
+
+    @staticmethod
+    def rest(options: BoxliteRestOptions) -> "SyncBoxlite":
+        """A blocking runtime on a ``boxlite serve`` (as :meth:`Boxlite.rest`)."""
+        rt = SyncBoxlite()
+        rt._rest = options
+        return rt
 
     @staticmethod
     def default() -> "SyncBoxlite":
@@ -329,7 +337,7 @@ class SyncBoxlite:
         return self
 
     async def _make(self) -> Boxlite:
-        return Boxlite(self._options)
+        return Boxlite.rest(self._rest) if self._rest is not None else Boxlite(self._options)
 
     def _run(self, coro: Awaitable[T]) -> T:
         if self._lt is None or self._rt is None:

@@ -225,15 +225,20 @@ static PyObject *box_id(BoxObject *self, void *unused)
 }
 
 /* info() -> dict: id, name, image, state, exit_code, reason, shim_pid,
- * qemu_pid, detached, created_at_ns, started_at_ns, finished_at_ns. */
+ * qemu_pid, detached, created_at_ns, started_at_ns, finished_at_ns, cpus,
+ * memory_mib (None when the config could not be read). */
 static PyObject *info_dict(const boxlite_box_info *i)
 {
-	return Py_BuildValue("{s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:O, s:K, s:K, s:K}", "id", i->id, "name",
-			     i->name, "image", i->image, "state", boxlite_box_state_name(i->state), "exit_code",
-			     (int)i->exit_code, "reason", i->reason, "shim_pid", (int)i->shim_pid, "qemu_pid",
-			     (int)i->qemu_pid, "detached", i->detached ? Py_True : Py_False, "created_at_ns",
-			     (unsigned long long)i->created_at, "started_at_ns", (unsigned long long)i->started_at,
-			     "finished_at_ns", (unsigned long long)i->finished_at);
+	PyObject *cpus = i->cpus ? PyLong_FromUnsignedLong(i->cpus) : (Py_INCREF(Py_None), Py_None);
+	PyObject *mem = i->memory_mib ? PyLong_FromUnsignedLong(i->memory_mib) : (Py_INCREF(Py_None), Py_None);
+	PyObject *d = Py_BuildValue("{s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:O, s:K, s:K, s:K, s:N, s:N}", "id",
+				    i->id, "name", i->name, "image", i->image, "state", boxlite_box_state_name(i->state),
+				    "exit_code", (int)i->exit_code, "reason", i->reason, "shim_pid", (int)i->shim_pid,
+				    "qemu_pid", (int)i->qemu_pid, "detached", i->detached ? Py_True : Py_False,
+				    "created_at_ns", (unsigned long long)i->created_at, "started_at_ns",
+				    (unsigned long long)i->started_at, "finished_at_ns", (unsigned long long)i->finished_at,
+				    "cpus", cpus, "memory_mib", mem);
+	return d;
 }
 
 static PyObject *box_info(BoxObject *self, PyObject *unused)
@@ -490,16 +495,20 @@ static void runtime_dealloc(RuntimeObject *self)
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* NativeRuntime(home=None) opens a local runtime; NativeRuntime(url=...,
+ * api_key=None, path_prefix=None) a remote one (Boxlite.rest). */
 static int runtime_init(RuntimeObject *self, PyObject *args, PyObject *kw)
 {
-	static char *names[] = { "home", NULL };
-	const char *home = NULL;
+	static char *names[] = { "home", "url", "api_key", "path_prefix", NULL };
+	const char *home = NULL, *url = NULL, *key = NULL, *prefix = NULL;
 	boxlite_error *err = NULL;
 	int rc;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|z", names, &home))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|zzzz", names, &home, &url, &key, &prefix))
 		return -1;
-	Py_BEGIN_ALLOW_THREADS rc = boxlite_runtime_open(home, &self->rt, &err);
+	Py_BEGIN_ALLOW_THREADS
+	rc = url ? boxlite_runtime_open_remote(url, key, prefix, &self->rt, &err)
+		 : boxlite_runtime_open(home, &self->rt, &err);
 	Py_END_ALLOW_THREADS
 	if (rc < 0) {
 		raise_err(rc, err);

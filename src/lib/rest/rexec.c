@@ -55,8 +55,9 @@ static int control(const uint8_t *data, size_t len, boxlite_exit_status *st, str
 
 	if (type && !strcmp(type, "exit")) {
 		int code = (int)json_integer_value(json_object_get(j, "exit_code"));
-		st->exit_code = code;
-		st->signal = 0;
+		/* The API reports a death by signal N as -N. */
+		st->exit_code = code < 0 ? -1 : code;
+		st->signal = code < 0 ? -code : 0;
 		done = 1;
 	} else if (type && !strcmp(type, "error") && !err->code) {
 		bx_err(err, -EIO, "%s", json_string_value(json_object_get(j, "message")) ?: "the server reported an error");
