@@ -5,12 +5,16 @@
 #      by a small C client (raw sockets, keep-alive for the POST) so the
 #      figure is the server's, not a client library's.
 #   2. GET /v1/boxes requests per second with wrk, 16 connections, 2 threads.
+#   3. Remote mode (docs/remote.md): `boxlite exec BOX -- true` through the
+#      CLI with --url against the local CLI, and `exec("true")` + wait in the
+#      Python SDK on Boxlite.rest against a local Boxlite, medians of M.
 # Prints both round trips, their ratio and difference, and wrk's rate.
 # Goals (issue 27): REST/C <= 1.5x, <= 3 ms added at p50.
-# Usage: bench/server.sh [N] [SECONDS]   (defaults 100, 5)
+# Usage: bench/server.sh [N] [SECONDS] [M]   (defaults 100, 5, 20)
 set -euo pipefail
 N=${1:-100}
 SECS=${2:-5}
+M=${3:-20}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BOXLITE_BUILD:-$ROOT/build}
 WORK=$(mktemp -d /tmp/boxlite-bench-server.XXXXXX)
@@ -145,3 +149,40 @@ printf 'REST/C p50 ratio: %.2f   added at p50: %.2f ms\n' "$(echo "$r50/$c50" | 
 rps=$(wrk -t2 -c16 -d"${SECS}s" -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v1/boxes" |
 	sed -n 's/^Requests\/sec: *//p')
 echo "GET /v1/boxes with wrk (16 connections, ${SECS} s): $rps requests/s"
+
+# 3. Remote mode: the CLI and the Python SDK, each against its local self.
+cli_median() { # cli_median ARGS...: median wall time of `boxlite ARGS` over M runs
+	for i in $(seq "$M"); do
+		s=$(date +%s.%N); "$BUILD/bin/boxlite" "$@" >/dev/null; e=$(date +%s.%N)
+		echo "$e - $s" | bc -l
+	done | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+cl=$(cli_median exec "$BOX" -- true)
+cr=$(BOXLITE_API_KEY=$KEY cli_median --url "http://127.0.0.1:$PORT" exec "$BOX" -- true)
+printf 'CLI exec true (median of %s)  local: %.1f ms  remote: %.1f ms  remote/local: %.2f\n' "$M" \
+	"$(echo "$cl*1000" | bc -l)" "$(echo "$cr*1000" | bc -l)" "$(echo "$cr/$cl" | bc -l)"
+read -r pl pr < <(PYTHONPATH="$BUILD/python" /usr/bin/python3 - "$BOX" "$M" "http://127.0.0.1:$PORT" "$KEY" <<'PY'
+import asyncio, statistics, sys, time
+import boxlite
+
+async def median(rt, box_id, m):
+    box = await rt.get(box_id)
+    await (await box.exec("true")).wait()
+    t = []
+    for _ in range(m):
+        t0 = time.monotonic()
+        await (await box.exec("true")).wait()
+        t.append(time.monotonic() - t0)
+    return statistics.median(t)
+
+async def main(box_id, m, url, key):
+    local = await median(boxlite.Boxlite(), box_id, m)
+    remote = await median(boxlite.Boxlite.rest(boxlite.BoxliteRestOptions(url, credential=boxlite.ApiKeyCredential(key))),
+                          box_id, m)
+    print(f"{local:.6f} {remote:.6f}")
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]))
+PY
+)
+printf 'Python exec("true") (median of %s)  local: %.2f ms  remote: %.2f ms  remote/local: %.2f\n' "$M" \
+	"$(echo "$pl*1000" | bc -l)" "$(echo "$pr*1000" | bc -l)" "$(echo "$pr/$pl" | bc -l)"

@@ -141,6 +141,14 @@ int srv_exec_poll_locked(struct srv_exec *x, int timeout_ms)
 	return x->done;
 }
 
+void srv_exec_release_locked(struct srv_exec *x)
+{
+	if (x->h && x->done && !x->attached && !x->stdin_busy) {
+		boxlite_exec_free(x->h);
+		x->h = NULL;
+	}
+}
+
 void srv_execs_drop(struct srv *s, struct srv_box *b)
 {
 	struct timespec until;
@@ -224,6 +232,9 @@ void *srv_reaper_main(void *arg)
 			pthread_mutex_lock(&x->mu);
 			if (!x->attached && srv_exec_poll_locked(x, 0)) {
 				evict = now - x->done_ns > s->retention;
+				/* Output nobody came for in a minute is not kept. */
+				if (now - x->done_ns > 60ull * 1000000000ull)
+					srv_exec_release_locked(x);
 			} else if (now - x->started_ns > s->max_lifetime) {
 				sig = SIGKILL;
 				evict = 1;

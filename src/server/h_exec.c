@@ -37,6 +37,9 @@ static void *stdin_writer(void *arg)
 	if (j->len)
 		boxlite_exec_write_stdin(j->x->h, j->data, j->len, NULL);
 	boxlite_exec_close_stdin(j->x->h);
+	pthread_mutex_lock(&j->x->mu);
+	j->x->stdin_busy = 0;
+	pthread_mutex_unlock(&j->x->mu);
 	srv_exec_put(j->s, j->x);
 	free(j->data);
 	free(j);
@@ -59,7 +62,9 @@ static int start_stdin_writer(struct srv *s, struct srv_exec *x, const char *dat
 	pthread_mutex_lock(&s->mu);
 	x->refs++;
 	pthread_mutex_unlock(&s->mu);
+	x->stdin_busy = 1; /* before anyone else can see x */
 	if (pthread_create(&t, NULL, stdin_writer, j) != 0) {
+		x->stdin_busy = 0;
 		srv_exec_put(s, x);
 		free(j->data);
 		free(j);
@@ -220,7 +225,7 @@ void h_exec_signal(struct srv *s, struct srv_req *r, struct srv_resp *out)
 	if (!(x = route_exec(s, r, out)))
 		return;
 	pthread_mutex_lock(&x->mu);
-	rc = boxlite_exec_signal(x->h, sig);
+	rc = x->h ? boxlite_exec_signal(x->h, sig) : -ESRCH;
 	pthread_mutex_unlock(&x->mu);
 	if (rc < 0)
 		srv_error(out, r, 409, "StoppedError", "stopped", "execution %s has ended", x->id);
@@ -241,7 +246,7 @@ void h_exec_resize(struct srv *s, struct srv_req *r, struct srv_resp *out)
 	if (!(x = route_exec(s, r, out)))
 		return;
 	pthread_mutex_lock(&x->mu);
-	rc = boxlite_exec_resize(x->h, rows, cols);
+	rc = x->h ? boxlite_exec_resize(x->h, rows, cols) : -ESRCH;
 	pthread_mutex_unlock(&x->mu);
 	if (rc == -EINVAL)
 		srv_error(out, r, 409, "InvalidStateError", "invalid_state", "execution %s has no terminal (tty)", x->id);

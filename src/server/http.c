@@ -228,6 +228,7 @@ static void release_attach(struct srv *s, struct srv_exec *x)
 	pthread_mutex_lock(&x->mu);
 	x->attached = 0;
 	x->idle_since_ns = srv_now_ns();
+	srv_exec_release_locked(x); /* its output was delivered */
 	pthread_mutex_unlock(&x->mu);
 	srv_exec_put(s, x);
 }

@@ -154,6 +154,7 @@ struct srv_exec {
 	int evicted;           /* out of the map; freed at the last reference */
 	pthread_mutex_t mu;    /* calls on h (other than fd I/O) and the fields below */
 	int attached, done, killed, main_session, tty;
+	int stdin_busy;        /* the request's stdin is being written (h_exec.c) */
 	boxlite_exit_status st;
 	int wait_rc;           /* 0, or why the status is unknown (-EIO: box stopped) */
 	uint64_t started_ns, done_ns, idle_since_ns;
@@ -173,6 +174,10 @@ void srv_exec_evict(struct srv *s, struct srv_exec *x);
 /* With x->mu held: notes the exit if it happened (wait with timeout_ms);
  * returns x->done. */
 int srv_exec_poll_locked(struct srv_exec *x, int timeout_ms);
+/* With x->mu held: once the command has ended and no client or stdin
+ * writer uses it, frees the exec handle (and its connection to the box's
+ * shim, of which a box takes a limited number); the status stays. */
+void srv_exec_release_locked(struct srv_exec *x);
 /* Kills and frees every execution of b (before b is removed), or all when
  * b is NULL (shutdown). Waits up to 10 s for attached clients to let go. */
 void srv_execs_drop(struct srv *s, struct srv_box *b);

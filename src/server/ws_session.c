@@ -202,6 +202,26 @@ static int pump(struct ws *w, int fd, int channel, uint8_t *buf, int *failed)
 	return 1;
 }
 
+/* After our Close: reads (and drops) what the client still sends until it
+ * closes too, at most 2 s. Closing a socket with unread bytes makes TCP
+ * reset the connection, and a reset can throw away the exit frame the
+ * client has not read yet. */
+static void linger(int sock)
+{
+	char buf[4096];
+	uint64_t end = srv_now_ns() + 2000000000ull;
+
+	shutdown(sock, SHUT_WR);
+	for (;;) {
+		struct pollfd pf = { .fd = sock, .events = POLLIN };
+		uint64_t now = srv_now_ns();
+		if (now >= end || poll(&pf, 1, (int)((end - now) / 1000000)) <= 0)
+			return;
+		if (recv(sock, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			return;
+	}
+}
+
 /* Both streams ended: the exit frame, once the status is in. */
 static void finish(struct ws *w)
 {
@@ -220,15 +240,18 @@ static void finish(struct ws *w)
 	}
 	if (rc != 0)
 		send_error(w, rc == -ETIMEDOUT ? "no exit status from the box" : "the box stopped while the command ran");
-	if (send_json(w, json_pack("{s:s,s:i}", "type", "exit", "exit_code", rc ? -1 : code)) == 0)
+	if (send_json(w, json_pack("{s:s,s:i}", "type", "exit", "exit_code", rc ? -1 : code)) == 0) {
 		send_close(w, WS_CLOSE_NORMAL);
+		linger(w->sock);
+	}
 }
 
 void srv_ws_session(struct srv *s, struct srv_exec *x, int sock, const char *extra, size_t extra_len)
 {
 	struct ws w = { .s = s, .x = x, .sock = sock };
+	/* A command that ended and was released has only its exit to tell. */
 	int out_fd = boxlite_exec_stdout_fd(x->h), err_fd = boxlite_exec_stderr_fd(x->h);
-	int in_fd = boxlite_exec_stdin_fd(x->h), out_open = 1, err_open = 1, failed = 0;
+	int in_fd = boxlite_exec_stdin_fd(x->h), out_open = x->h != NULL, err_open = x->h != NULL, failed = 0;
 	uint8_t *chunk = malloc(CHUNK);
 
 	w.rbuf = malloc(RBUF_SIZE);

@@ -302,3 +302,17 @@ def test_server_killed(tmp_path):
     finally:
         s2.request("DELETE", f"/v1/boxes/{d['box_id']}")
         s2.stop()
+
+
+def test_finished_executions_let_go_of_the_box(server, box):
+    # A box's shim takes a bounded number of clients (128): executions that
+    # ended and were read must not keep theirs while their status is kept.
+    bid = box["box_id"]
+
+    async def go():
+        for i in range(150):
+            eid = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: start(server, bid, command="true"))
+            async with Attach(server, attach_path(bid, eid)) as a:
+                assert await a.run_to_exit() == 0, i
+    run(go())
