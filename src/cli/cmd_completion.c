@@ -11,7 +11,7 @@
 #define BOX_FLAGS                                                                                    \
 	"--name --rm -e --env -w --workdir -u --user --entrypoint --cpus --memory --disk-size --network " \
 	"-p --publish -v --volume --allow-net --pull --rootfs --cap-add --cap-drop"
-#define GLOBAL_FLAGS "--home --config --registry --debug --help"
+#define GLOBAL_FLAGS "--home --config --registry --debug --url --help"
 
 static const struct {
 	const char *name;
@@ -46,6 +46,7 @@ static const struct {
 	{ "login", "-u --username --password-stdin", 0 },
 	{ "logout", "", 0 },
 	{ "serve", "--host --port --api-key-file --api-key", 0 },
+	{ "auth", "login logout status whoami --url --api-key-stdin -y --yes", 0 },
 	{ "version", "", 0 },
 	{ "completion", "", 0 },
 };
