@@ -11,11 +11,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *buf = malloc(size ? size : 1);
+	struct ws_message m = { .buf = malloc(WS_MAX_PAYLOAD) };
 	char key[64], accept[29];
 	size_t off = 0;
 
-	if (!buf)
+	if (!buf || !m.buf) {
+		free(buf);
+		free(m.buf);
 		return 0;
+	}
 	memcpy(buf, data, size);
 	enum ws_role role = size && (data[0] & 1) ? WS_FROM_SERVER : WS_FROM_CLIENT;
 	off = size ? 1 : 0;
@@ -27,10 +31,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (f.payload < buf + off || f.payload + f.len > buf + off + n)
 			abort();
 		off += (size_t)n;
+		/* Data frames into messages, as both sides put them together. */
+		if (f.opcode <= WS_BINARY && ws_message_add(&m, &f) < 0)
+			break;
+		if (m.len > WS_MAX_PAYLOAD)
+			abort();
 	}
 	memcpy(key, data, size < sizeof(key) - 1 ? size : sizeof(key) - 1);
 	key[size < sizeof(key) - 1 ? size : sizeof(key) - 1] = 0;
 	ws_accept_key(key, accept);
 	free(buf);
+	free(m.buf);
 	return 0;
 }

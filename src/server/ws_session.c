@@ -32,10 +32,7 @@ struct ws {
 	int sock;
 	uint8_t *rbuf;           /* bytes from the client not yet parsed */
 	size_t rlen;
-	uint8_t *msg;            /* a fragmented message being put together */
-	size_t msg_len;
-	enum ws_opcode msg_op;
-	int in_msg;
+	struct ws_message msg;   /* a fragmented message being put together */
 	uint8_t *pin;            /* stdin waiting for the command */
 	size_t pin_len, pin_off;
 	int stdin_closed, eof_after_pin;
@@ -165,20 +162,15 @@ static int on_input(struct ws *w)
 			break;
 		case WS_PONG:
 			break;
-		default:
-			if ((f.opcode == WS_CONT) != w->in_msg || w->msg_len + f.len > WS_MAX_PAYLOAD) {
-				send_close(w, w->msg_len + f.len > WS_MAX_PAYLOAD ? WS_CLOSE_TOO_BIG : WS_CLOSE_PROTOCOL);
+		default: {
+			int k = ws_message_add(&w->msg, &f);
+			if (k < 0) {
+				send_close(w, (unsigned)-k);
 				return -1;
 			}
-			if (f.opcode != WS_CONT) {
-				w->msg_op = f.opcode;
-				w->msg_len = 0;
-			}
-			memcpy(w->msg + w->msg_len, f.payload, f.len);
-			w->msg_len += f.len;
-			w->in_msg = !f.fin;
-			if (f.fin)
-				rc = on_message(w, w->msg_op, w->msg, w->msg_len);
+			if (k)
+				rc = on_message(w, w->msg.op, w->msg.buf, w->msg.len);
+		}
 		}
 	}
 	memmove(w->rbuf, w->rbuf + off, w->rlen - off);
@@ -255,10 +247,10 @@ void srv_ws_session(struct srv *s, struct srv_exec *x, int sock, const char *ext
 	uint8_t *chunk = malloc(CHUNK);
 
 	w.rbuf = malloc(RBUF_SIZE);
-	w.msg = malloc(WS_MAX_PAYLOAD);
+	w.msg.buf = malloc(WS_MAX_PAYLOAD);
 	w.pin = malloc(WS_MAX_PAYLOAD);
 	w.last_rx = w.last_ping = srv_now_ns();
-	if (!chunk || !w.rbuf || !w.msg || !w.pin || extra_len > RBUF_SIZE)
+	if (!chunk || !w.rbuf || !w.msg.buf || !w.pin || extra_len > RBUF_SIZE)
 		goto out;
 	memcpy(w.rbuf, extra, extra_len);
 	w.rlen = extra_len;
@@ -325,6 +317,6 @@ void srv_ws_session(struct srv *s, struct srv_exec *x, int sock, const char *ext
 out:
 	free(chunk);
 	free(w.rbuf);
-	free(w.msg);
+	free(w.msg.buf);
 	free(w.pin);
 }

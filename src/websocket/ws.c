@@ -58,6 +58,22 @@ long ws_parse(uint8_t *buf, size_t len, enum ws_role from, struct ws_frame *f)
 	return (long)(hlen + plen);
 }
 
+int ws_message_add(struct ws_message *m, const struct ws_frame *f)
+{
+	if ((f->opcode == WS_CONT) != m->partial)
+		return -WS_CLOSE_PROTOCOL;
+	if (f->opcode != WS_CONT) {
+		m->op = f->opcode;
+		m->len = 0;
+	}
+	if (m->len + f->len > WS_MAX_PAYLOAD)
+		return -WS_CLOSE_TOO_BIG;
+	memcpy(m->buf + m->len, f->payload, f->len);
+	m->len += f->len;
+	m->partial = !f->fin;
+	return f->fin;
+}
+
 size_t ws_header(uint8_t hdr[WS_MAX_HEADER], enum ws_opcode op, uint64_t len, const uint8_t mask[4])
 {
 	size_t n;

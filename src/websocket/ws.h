@@ -39,6 +39,19 @@ struct ws_frame {
  * frame fragmented or longer than 125, a payload over WS_MAX_PAYLOAD). */
 long ws_parse(uint8_t *buf, size_t len, enum ws_role from, struct ws_frame *f);
 
+/* Puts data frames back together into messages (control frames are not
+ * its business: they come between fragments and are handled by the caller). */
+struct ws_message {
+	uint8_t *buf;          /* WS_MAX_PAYLOAD bytes, the caller's */
+	size_t len;
+	enum ws_opcode op;     /* WS_TEXT or WS_BINARY, once complete */
+	int partial;           /* fragments came, the last not yet */
+};
+/* Adds data frame f. Returns 1 when a message is complete (in m->buf,
+ * m->len, m->op), 0 when more fragments are due, or minus a close code
+ * (a continuation out of place, or a message over WS_MAX_PAYLOAD). */
+int ws_message_add(struct ws_message *m, const struct ws_frame *f);
+
 /* Writes the header of a frame (fin set) of payload length len; with mask
  * (a client's frame) the key follows, and the caller masks the payload with
  * ws_mask. Returns its size (at most WS_MAX_HEADER). */

@@ -116,9 +116,9 @@ int bx_remote_copy_out(boxlite_box *box, const char *guest_path, const char *hos
 	pthread_t t;
 	int rc, dirfd = -1, pfd[2];
 
-	if (!guest_path || !guest_path[0])
-		return bx_err(err, -EINVAL, "no path in the box given");
-	if (!(g.path = files_path(box, guest_path[0] == '/' ? guest_path : "/", "follow_symlinks", follow)))
+	if (!guest_path || guest_path[0] != '/')
+		return bx_err(err, -EINVAL, "the path in the box must be absolute (got \"%s\")", guest_path ? guest_path : "");
+	if (!(g.path = files_path(box, guest_path, "follow_symlinks", follow)))
 		return bx_err(err, -ENOMEM, "out of memory");
 	if (tar_fd >= 0) {
 		rc = bx_rest_get_fd(box->rt->remote, g.path, tar_fd, err);

@@ -157,7 +157,7 @@ int bx_remote_exec_start(boxlite_box *box, const boxlite_exec_options *o, int at
 	json_t *resp = NULL;
 	char *path = NULL;
 	long status = 0;
-	int rc, tty = !attach && o && o->struct_size > offsetof(boxlite_exec_options, tty) && o->tty;
+	int rc, tty = !attach && o && o->struct_size >= offsetof(boxlite_exec_options, tty) + sizeof(o->tty) && o->tty;
 
 	*origin = BOXLITE_ORIGIN_RUNTIME;
 	*out = NULL;

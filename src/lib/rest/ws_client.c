@@ -18,10 +18,8 @@ struct bx_ws {
 	int sock;
 	uint8_t *rbuf;   /* bytes received, not yet parsed */
 	size_t rlen, roff;
-	uint8_t *msg;    /* the message being put together / handed out */
-	size_t msg_len;
-	enum ws_opcode msg_op;
-	int in_msg, closed;
+	struct ws_message msg; /* the message being put together / handed out */
+	int closed;
 };
 
 static int64_t ms_now(void)
@@ -133,25 +131,20 @@ int bx_ws_recv(struct bx_ws *c, int timeout_ms, enum ws_opcode *op, uint8_t **da
 				bx_ws_send(c, WS_CLOSE, f.payload, f.len < 2 ? f.len : 2);
 				c->closed = 1;
 				return -EPIPE;
-			default:
-				if ((f.opcode == WS_CONT) != c->in_msg || c->msg_len + f.len > WS_MAX_PAYLOAD) {
+			default: {
+				int rc = ws_message_add(&c->msg, &f);
+				if (rc < 0) {
 					c->closed = 1;
 					return -EPROTO;
 				}
-				if (f.opcode != WS_CONT) {
-					c->msg_op = f.opcode;
-					c->msg_len = 0;
-				}
-				memcpy(c->msg + c->msg_len, f.payload, f.len);
-				c->msg_len += f.len;
-				c->in_msg = !f.fin;
-				if (f.fin) {
-					*op = c->msg_op;
-					*data = c->msg;
-					*len = c->msg_len;
+				if (rc) {
+					*op = c->msg.op;
+					*data = c->msg.buf;
+					*len = c->msg.len;
 					return 1;
 				}
 				continue;
+			}
 			}
 		}
 		int left = deadline < 0 ? -1 : (int)(deadline - ms_now());
@@ -182,7 +175,7 @@ void bx_ws_close(struct bx_ws *c)
 	}
 	curl_easy_cleanup(c->h);
 	free(c->rbuf);
-	free(c->msg);
+	free(c->msg.buf);
 	free(c);
 }
 
@@ -219,7 +212,7 @@ int bx_ws_open(struct bx_rest *r, const char *path, const char *header_name, cha
 		*status_out = 0;
 	if (header && header_size)
 		header[0] = 0;
-	if (!c || !(c->rbuf = malloc(RBUF)) || !(c->msg = malloc(WS_MAX_PAYLOAD)) ||
+	if (!c || !(c->rbuf = malloc(RBUF)) || !(c->msg.buf = malloc(WS_MAX_PAYLOAD)) ||
 	    !(c->h = bx_rest_handle(r, "GET", path, &hdrs)) || !(rpath = bx_rest_path(r, path, 0))) {
 		rc = bx_err(err, -ENOMEM, "out of memory");
 		goto fail;
