@@ -630,6 +630,41 @@ int boxlite_box_attach_start(boxlite_box *box, uint32_t flags, boxlite_exec **ou
  * the box has not run yet; -errno. */
 int boxlite_box_logs(boxlite_box *box, int console, int fd, boxlite_error **err);
 
+/* -------------------------------------------------------------- snapshots
+ *
+ * Disk snapshots (docs/snapshots.md): the box's disk as it was, kept by
+ * name, to go back to. Taking one is instant and costs no space up front
+ * (qcow2: the disk becomes a read-only layer and a new overlay takes its
+ * place). A box that is running, starting, paused or stopping is refused
+ * with -EBUSY for now: stop it first. Names: 1..255 bytes, not starting
+ * with '.', without '/' or '\'. Removing a box removes its snapshots. */
+
+typedef struct boxlite_snapshot_info {
+	uint32_t struct_size;
+	const char *id;                /* 8 characters */
+	const char *box_id;
+	const char *name;
+	int64_t created_at;            /* seconds since the epoch */
+	uint64_t container_disk_bytes; /* the disk's size as the box sees it */
+	uint64_t size_bytes;           /* what the snapshot's layer takes on the host */
+} boxlite_snapshot_info;
+
+/* Takes a snapshot named name. Returns 0, -EEXIST (the name is taken),
+ * -EINVAL (a bad name), -EBUSY (the box is running), -E2BIG (48 snapshots
+ * stacked already), -errno. A crash midway is undone at the next open. */
+int boxlite_box_snapshot_create(boxlite_box *box, const char *name, boxlite_error **err);
+/* The box's snapshots, newest first, in a malloc'd array freed with
+ * boxlite_snapshot_info_list_free. */
+int boxlite_box_snapshot_list(boxlite_box *box, boxlite_snapshot_info **infos, size_t *count, boxlite_error **err);
+void boxlite_snapshot_info_list_free(boxlite_snapshot_info *infos, size_t count);
+/* Puts the disk back as it was at the snapshot (what was written since is
+ * discarded; the snapshot stays). Returns 0, -ENOENT, -EBUSY (running). */
+int boxlite_box_snapshot_restore(boxlite_box *box, const char *name, boxlite_error **err);
+/* Removes a snapshot; the disk and the other snapshots keep their content
+ * (what they needed of it is merged into them first). Returns 0, -ENOENT,
+ * -EBUSY (running). */
+int boxlite_box_snapshot_remove(boxlite_box *box, const char *name, boxlite_error **err);
+
 /* Freezes the box's virtual CPUs (QMP stop) / lets them run again (cont).
  * Returns: 0; -ENOTCONN when the box is not running (or, for unpause, not
  *   paused). */

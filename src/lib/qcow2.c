@@ -148,3 +148,45 @@ int bx_qcow2_create_overlay(const char *path, const char *backing, const char *b
 	}
 	return 0;
 }
+
+static uint64_t be64_at(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int bx_qcow2_read_header(const char *path, uint64_t *size, char *backing, size_t backing_size, struct bx_error *err)
+{
+	unsigned char h[32];
+	uint64_t off;
+	uint32_t len;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return bx_err_sys(err, -errno, "%s", path);
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, "QFI\xfb", 4)) {
+		rc = bx_err(err, -EINVAL, "%s is not a qcow2 image", path);
+		goto out;
+	}
+	off = be64_at(h + 8);
+	len = (uint32_t)h[16] << 24 | (uint32_t)h[17] << 16 | (uint32_t)h[18] << 8 | h[19];
+	*size = be64_at(h + 24);
+	if (backing_size)
+		backing[0] = 0;
+	if (off && len) {
+		if (len >= backing_size || len > BX_QCOW2_BACKING_NAME_MAX) {
+			rc = bx_err(err, -ENAMETOOLONG, "%s: backing file name too long", path);
+			goto out;
+		}
+		if (pread(fd, backing, len, (off_t)off) != (ssize_t)len) {
+			rc = bx_err(err, -EIO, "%s: reading its backing file name", path);
+			goto out;
+		}
+		backing[len] = 0;
+	}
+out:
+	close(fd);
+	return rc;
+}

@@ -18,4 +18,8 @@
 int bx_qcow2_create_overlay(const char *path, const char *backing, const char *backing_fmt, uint64_t size,
 			    struct bx_error *err);
 
+/* Reads path's qcow2 header: its virtual size and its backing file's name
+ * ("" when none). Returns 0; -EINVAL when it is not a qcow2 image; -errno. */
+int bx_qcow2_read_header(const char *path, uint64_t *size, char *backing, size_t backing_size, struct bx_error *err);
+
 #endif

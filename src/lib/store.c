@@ -42,6 +42,14 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  started_at INTEGER NOT NULL DEFAULT 0,"
 	"  finished_at INTEGER NOT NULL DEFAULT 0);",
+	/* 2: disk snapshots (snapshot.c) */
+	"CREATE TABLE snapshots ("
+	"  id TEXT PRIMARY KEY,"
+	"  box_id TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  virtual_size INTEGER NOT NULL,"
+	"  UNIQUE (box_id, name));",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
 
@@ -498,14 +506,19 @@ int bx_store_delete(struct bx_store *st, const char *id, struct bx_error *err)
 	int rc = 0;
 
 	pthread_mutex_lock(&st->mu);
-	if (sqlite3_prepare_v2(st->db, "DELETE FROM boxes WHERE id=?", -1, &q, NULL) != SQLITE_OK)
-		rc = db_err(st, err, "preparing delete");
-	else {
-		bind_text(q, 1, id);
-		if (sqlite3_step(q) != SQLITE_DONE)
-			rc = db_err(st, err, "deleting a box");
+	for (int t = 0; t < 2 && rc == 0; t++) {
+		/* The box's snapshots go with it, then the box. */
+		if (sqlite3_prepare_v2(st->db, t ? "DELETE FROM boxes WHERE id=?" : "DELETE FROM snapshots WHERE box_id=?",
+				       -1, &q, NULL) != SQLITE_OK)
+			rc = db_err(st, err, "preparing delete");
+		else {
+			bind_text(q, 1, id);
+			if (sqlite3_step(q) != SQLITE_DONE)
+				rc = db_err(st, err, "deleting a box");
+		}
+		sqlite3_finalize(q);
+		q = NULL;
 	}
-	sqlite3_finalize(q);
 	/* Best effort: also drop the old page images (configs) from the WAL. */
 	if (rc == 0)
 		sqlite3_exec(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
@@ -543,6 +556,141 @@ int bx_store_check(struct bx_store *st, struct bx_error *err)
 		rc = db_err(st, err, "integrity check");
 	else if (strcmp((const char *)sqlite3_column_text(q, 0), "ok"))
 		rc = bx_err(err, -EIO, "store: integrity check: %s", sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- snapshots */
+
+int bx_store_snapshot_insert(struct bx_store *st, const struct bx_snapshot_record *r, struct bx_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->mu);
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO snapshots (id, box_id, name, created_at, virtual_size) "
+			       "VALUES (?,?,?,?,?)", -1, &q, NULL) != SQLITE_OK) {
+		rc = db_err(st, err, "preparing a snapshot insert");
+	} else {
+		bind_text(q, 1, r->id);
+		bind_text(q, 2, r->box_id);
+		bind_text(q, 3, r->name);
+		sqlite3_bind_int64(q, 4, r->created_at);
+		sqlite3_bind_int64(q, 5, (sqlite3_int64)r->virtual_size);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = db_err(st, err, "inserting a snapshot");
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+void bx_snapshot_records_free(struct bx_snapshot_record *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+/* Rows of box_id (and name, when not NULL), newest first. */
+static int snapshot_query(struct bx_store *st, const char *box_id, const char *name, struct bx_snapshot_record **out,
+			  size_t *n, struct bx_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	size_t len = 0, cap = 0;
+	struct bx_snapshot_record *v = NULL;
+	int rc = 0, step;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&st->mu);
+	if (sqlite3_prepare_v2(st->db, name ? "SELECT id, box_id, name, created_at, virtual_size FROM snapshots "
+					      "WHERE box_id=? AND name=?"
+					    : "SELECT id, box_id, name, created_at, virtual_size FROM snapshots "
+					      "WHERE box_id=? ORDER BY created_at DESC, rowid DESC",
+			       -1, &q, NULL) != SQLITE_OK) {
+		rc = db_err(st, err, "preparing a snapshot query");
+		goto out;
+	}
+	bind_text(q, 1, box_id);
+	if (name)
+		bind_text(q, 2, name);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		struct bx_snapshot_record *r;
+		if (len == cap) {
+			struct bx_snapshot_record *nv = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*v));
+			if (!nv) {
+				rc = bx_err(err, -ENOMEM, "out of memory");
+				goto out;
+			}
+			v = nv;
+		}
+		r = &v[len];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->id, sizeof(r->id), "%s", (const char *)sqlite3_column_text(q, 0));
+		snprintf(r->box_id, sizeof(r->box_id), "%s", (const char *)sqlite3_column_text(q, 1));
+		r->name = strdup((const char *)sqlite3_column_text(q, 2));
+		r->created_at = sqlite3_column_int64(q, 3);
+		r->virtual_size = (uint64_t)sqlite3_column_int64(q, 4);
+		len++;
+		if (!r->name) {
+			rc = bx_err(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = db_err(st, err, "reading snapshots");
+out:
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&st->mu);
+	if (rc < 0) {
+		bx_snapshot_records_free(v, len);
+		return rc;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+int bx_store_snapshot_list(struct bx_store *st, const char *box_id, struct bx_snapshot_record **out, size_t *n,
+			   struct bx_error *err)
+{
+	return snapshot_query(st, box_id, NULL, out, n, err);
+}
+
+int bx_store_snapshot_find(struct bx_store *st, const char *box_id, const char *name, struct bx_snapshot_record *out,
+			   struct bx_error *err)
+{
+	struct bx_snapshot_record *v;
+	size_t n;
+	int rc = snapshot_query(st, box_id, name, &v, &n, err);
+
+	if (rc < 0)
+		return rc;
+	if (!n) {
+		free(v);
+		return bx_err(err, -ENOENT, "box %s has no snapshot named %s", box_id, name);
+	}
+	*out = v[0];
+	v[0].name = NULL;
+	bx_snapshot_records_free(v, n);
+	return 0;
+}
+
+int bx_store_snapshot_delete(struct bx_store *st, const char *id, struct bx_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->mu);
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM snapshots WHERE id=?", -1, &q, NULL) != SQLITE_OK)
+		rc = db_err(st, err, "preparing a snapshot delete");
+	else {
+		bind_text(q, 1, id);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = db_err(st, err, "deleting a snapshot");
+	}
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&st->mu);
 	return rc;

@@ -53,6 +53,25 @@ int bx_store_list(struct bx_store *st, struct bx_box_record **out, size_t *n, st
 /* PRAGMA integrity_check: 0 when "ok". */
 int bx_store_check(struct bx_store *st, struct bx_error *err);
 
+/* Disk snapshots of a box (snapshot.c): rows, the files being the box's. */
+struct bx_snapshot_record {
+	char id[9];
+	char box_id[13];
+	char *name;
+	int64_t created_at;     /* seconds since the epoch */
+	uint64_t virtual_size;  /* the disk's size in bytes */
+};
+/* -EEXIST when the box has a snapshot of that name. */
+int bx_store_snapshot_insert(struct bx_store *st, const struct bx_snapshot_record *r, struct bx_error *err);
+/* Newest first. */
+int bx_store_snapshot_list(struct bx_store *st, const char *box_id, struct bx_snapshot_record **out, size_t *n,
+			   struct bx_error *err);
+/* -ENOENT when there is none. out->name is malloc'd. */
+int bx_store_snapshot_find(struct bx_store *st, const char *box_id, const char *name, struct bx_snapshot_record *out,
+			   struct bx_error *err);
+int bx_store_snapshot_delete(struct bx_store *st, const char *id, struct bx_error *err);
+void bx_snapshot_records_free(struct bx_snapshot_record *v, size_t n);
+
 void bx_box_record_clear(struct bx_box_record *r);
 void bx_box_records_free(struct bx_box_record *v, size_t n);
 /* Deep copy of the strings. -ENOMEM. */

@@ -204,7 +204,7 @@ static int plan_backing_chain(struct plan *p, const char *disk, struct bx_error 
 	int rc;
 
 	snprintf(cur, sizeof(cur), "%s", disk);
-	for (int depth = 0; depth < 8; depth++) {
+	for (int depth = 0; depth < 64; depth++) { /* overlays (snapshots) over the image base */
 		unsigned char h[20];
 		_cleanup_close_ int fd = open(cur, O_RDONLY | O_CLOEXEC);
 		uint64_t off;

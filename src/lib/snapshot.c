@@ -1,0 +1,386 @@
+/* Disk snapshots of a box (docs/snapshots.md), as qcow2 external overlays,
+ * the way the reference system forks its chain: the box's disk.qcow2 moves
+ * to snapshots/<id>/disk.qcow2 and turns read-only, and a new empty overlay
+ * backed by it takes its place. A snapshot costs nothing to take and what
+ * the box writes after it lands in the new overlay. Restore puts a fresh
+ * overlay of the snapshot in place; remove merges the snapshot into the
+ * images that back onto it (qemu-img rebase) before deleting it, so any
+ * snapshot can go, not only the last. Backing names are absolute, as the
+ * image base's already are, so a disk keeps its chain wherever it moves.
+ *
+ * Crash safety: create writes <box>/snapshot.pending (the snapshot's id)
+ * before it moves anything and removes it after the store row is in; the
+ * runtime's recovery (bx_snapshot_recover) undoes a create that has no row.
+ * Restore is one rename; remove deletes the row before the files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "box_impl.h"
+#include "fsutil.h"
+#include "lock.h"
+#include "qcow2.h"
+#include "remote.h"
+#include "snapshot.h"
+#include "store.h"
+
+#define PENDING "snapshot.pending"
+#define MAX_CHAIN 48 /* overlays above the image base (the jail follows 64) */
+
+/* The reference's rules: 1..255 bytes, not "." or "..", no leading ".",
+ * no "/", "\\" or NUL. */
+static int valid_name(const char *name, struct bx_error *err)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (!n || n > 255 || name[0] == '.' || strpbrk(name, "/\\"))
+		return bx_err(err, -EINVAL,
+			      "bad snapshot name \"%s\": 1 to 255 bytes, not starting with '.', without '/' or '\\'",
+			      name ? name : "");
+	return 0;
+}
+
+static void snap_disk(const boxlite_box *box, const char *id, char *out, size_t n)
+{
+	snprintf(out, n, "%s/snapshots/%s/disk.qcow2", box->dir, id);
+}
+
+/* Takes the box's lock and settles its state; refuses an active box. */
+static int lock_stopped(boxlite_box *box, const char *what, int *lock, struct bx_error *err)
+{
+	int rc = bx_lock_box(box->rt->home, box->id, lock, err);
+	if (rc == 0)
+		rc = bx_box_reconcile_locked(box, err);
+	if (rc == 0 && bx_state_active(box->rec->state))
+		rc = bx_err(err, -EBUSY, "box %s is %s: stop it to %s (snapshots of a running box are not supported yet)",
+			    box->id, bx_state_name(box->rec->state), what);
+	if (rc < 0)
+		bx_unlock(lock);
+	return rc;
+}
+
+/* How many overlays stand above the image base from disk. */
+static int chain_depth(const char *disk, struct bx_error *err)
+{
+	char cur[PATH_MAX], next[PATH_MAX];
+	uint64_t size;
+	int depth = 0;
+
+	snprintf(cur, sizeof(cur), "%s", disk);
+	for (;;) {
+		int rc = bx_qcow2_read_header(cur, &size, next, sizeof(next), err);
+		if (rc == -EINVAL) { /* raw: the base */
+			bx_err_clear(err);
+			return depth;
+		}
+		if (rc < 0)
+			return rc;
+		if (!next[0] || ++depth > 64)
+			return depth;
+		snprintf(cur, sizeof(cur), "%s", next);
+	}
+}
+
+static void new_id(char id[9])
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char r[8];
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		for (int i = 0; i < 8; i++)
+			r[i] = (unsigned char)rand();
+	for (int i = 0; i < 8; i++)
+		id[i] = alphabet[r[i] % 36];
+	id[8] = 0;
+}
+
+BX_EXPORT int boxlite_box_snapshot_create(boxlite_box *box, const char *name, boxlite_error **errp)
+{
+	BX_REMOTE(box && box->remote, bx_remote_unsupported(&e_, "snapshots"));
+	struct bx_error err = { 0 };
+	struct bx_snapshot_record rec = { 0 }, found;
+	char disk[PATH_MAX], sdir[PATH_MAX], sdisk[PATH_MAX], backing[PATH_MAX];
+	uint64_t size;
+	int lock = -1, rc, depth, dirfd = -1;
+
+	if (!box || (rc = valid_name(name, &err)) < 0)
+		return bx_error_export(box ? rc : -EINVAL, &err, BOXLITE_ORIGIN_RUNTIME, errp);
+	if ((rc = lock_stopped(box, "snapshot it", &lock, &err)) < 0)
+		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
+	if (bx_store_snapshot_find(box->rt->store, box->id, name, &found, NULL) == 0) {
+		free(found.name);
+		rc = bx_err(&err, -EEXIST, "box %s already has a snapshot named %s", box->id, name);
+		goto out;
+	}
+	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box->dir);
+	if ((rc = bx_qcow2_read_header(disk, &size, backing, sizeof(backing), &err)) < 0)
+		goto out;
+	if ((depth = chain_depth(disk, &err)) < 0) {
+		rc = depth;
+		goto out;
+	}
+	if (depth >= MAX_CHAIN) {
+		rc = bx_err(&err, -E2BIG, "box %s has %d snapshots stacked on its disk: remove some first", box->id, depth);
+		goto out;
+	}
+	new_id(rec.id);
+	snprintf(rec.box_id, sizeof(rec.box_id), "%s", box->id);
+	rec.name = (char *)name;
+	rec.created_at = (int64_t)time(NULL);
+	rec.virtual_size = size;
+	/* 0755: the box's QEMU runs as the box's uid (docs/security.md) and must
+	 * reach the layers; the home above stays 0700. */
+	snprintf(sdir, sizeof(sdir), "%s/snapshots", box->dir);
+	if (mkdir(sdir, 0755) < 0 && errno != EEXIST) {
+		rc = bx_err_sys(&err, -errno, "%s", sdir);
+		goto out;
+	}
+	snprintf(sdir, sizeof(sdir), "%s/snapshots/%s", box->dir, rec.id);
+	snap_disk(box, rec.id, sdisk, sizeof(sdisk));
+	if ((dirfd = open(box->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = bx_err_sys(&err, -errno, "%s", box->dir);
+		goto out;
+	}
+	/* The marker first: from here a crash is undone at the next open. */
+	if ((rc = bx_write_file_atomic(dirfd, PENDING, rec.id, 8, 0600, &err)) < 0)
+		goto out;
+	if (mkdir(sdir, 0755) < 0) {
+		rc = bx_err_sys(&err, -errno, "%s", sdir);
+		goto undo;
+	}
+	if (rename(disk, sdisk) < 0) {
+		rc = bx_err_sys(&err, -errno, "moving %s", disk);
+		goto undo;
+	}
+	chmod(sdisk, 0444);
+	if ((rc = bx_qcow2_create_overlay(disk, sdisk, "qcow2", size, &err)) < 0 ||
+	    (rc = bx_store_snapshot_insert(box->rt->store, &rec, &err)) < 0)
+		goto undo;
+	unlinkat(dirfd, PENDING, 0);
+	bx_fsync_dir(dirfd, ".", NULL);
+	goto out;
+undo:
+	bx_snapshot_undo(box->dir, rec.id);
+out:
+	if (dirfd >= 0)
+		close(dirfd);
+	bx_unlock(&lock);
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+void bx_snapshot_undo(const char *box_dir, const char *id)
+{
+	char disk[PATH_MAX], sdisk[PATH_MAX], sdir[PATH_MAX], marker[PATH_MAX], backing[PATH_MAX];
+	uint64_t size;
+
+	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box_dir);
+	snprintf(sdir, sizeof(sdir), "%s/snapshots/%s", box_dir, id);
+	snprintf(sdisk, sizeof(sdisk), "%s/disk.qcow2", sdir);
+	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
+	if (access(sdisk, F_OK) == 0) {
+		/* The new overlay (if made) is empty: drop it, put the disk back. */
+		if (bx_qcow2_read_header(disk, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, sdisk))
+			unlink(disk);
+		if (access(disk, F_OK) < 0) {
+			chmod(sdisk, 0644);
+			rename(sdisk, disk);
+		}
+	}
+	rmdir(sdir);
+	unlink(marker);
+}
+
+int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *box_id, struct bx_error *err)
+{
+	char marker[PATH_MAX], id[16] = "";
+	struct bx_snapshot_record rec;
+	ssize_t n;
+	int fd;
+
+	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
+	if ((fd = open(marker, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, id, 8);
+	close(fd);
+	if (n != 8 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789") != 8) {
+		unlink(marker); /* nothing was moved before a whole marker was in */
+		return 0;
+	}
+	id[8] = 0;
+	{
+		struct bx_snapshot_record *v;
+		size_t cnt;
+		int have = 0;
+		if (bx_store_snapshot_list(rt->store, box_id, &v, &cnt, err) < 0)
+			return err->code;
+		for (size_t i = 0; i < cnt; i++)
+			have |= !strcmp(v[i].id, id);
+		bx_snapshot_records_free(v, cnt);
+		(void)rec;
+		if (have) { /* it completed; only the marker was left */
+			unlink(marker);
+			return 0;
+		}
+	}
+	bx_snapshot_undo(box_dir, id);
+	return 1;
+}
+
+BX_EXPORT int boxlite_box_snapshot_list(boxlite_box *box, boxlite_snapshot_info **out, size_t *count,
+					boxlite_error **errp)
+{
+	BX_REMOTE(box && box->remote, bx_remote_unsupported(&e_, "snapshots"));
+	struct bx_error err = { 0 };
+	struct bx_snapshot_record *v = NULL;
+	boxlite_snapshot_info *infos;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	if ((rc = bx_store_snapshot_list(box->rt->store, box->id, &v, &n, &err)) < 0)
+		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
+	if (!(infos = calloc(n + 1, sizeof(*infos)))) {
+		bx_snapshot_records_free(v, n);
+		return bx_error_export(-ENOMEM, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char sdisk[PATH_MAX];
+		struct stat st;
+		snap_disk(box, v[i].id, sdisk, sizeof(sdisk));
+		infos[i].struct_size = sizeof(infos[i]);
+		infos[i].id = strdup(v[i].id);
+		infos[i].box_id = strdup(v[i].box_id);
+		infos[i].name = v[i].name;
+		v[i].name = NULL;
+		infos[i].created_at = v[i].created_at;
+		infos[i].container_disk_bytes = v[i].virtual_size;
+		infos[i].size_bytes = stat(sdisk, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+	}
+	bx_snapshot_records_free(v, n);
+	*out = infos;
+	*count = n;
+	return 0;
+}
+
+BX_EXPORT void boxlite_snapshot_info_list_free(boxlite_snapshot_info *infos, size_t count)
+{
+	for (size_t i = 0; infos && i < count; i++) {
+		free((char *)infos[i].id);
+		free((char *)infos[i].box_id);
+		free((char *)infos[i].name);
+	}
+	free(infos);
+}
+
+BX_EXPORT int boxlite_box_snapshot_restore(boxlite_box *box, const char *name, boxlite_error **errp)
+{
+	BX_REMOTE(box && box->remote, bx_remote_unsupported(&e_, "snapshots"));
+	struct bx_error err = { 0 };
+	struct bx_snapshot_record rec = { 0 };
+	char disk[PATH_MAX], tmp[PATH_MAX], sdisk[PATH_MAX];
+	int lock = -1, rc;
+
+	if (!box || !name)
+		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	if ((rc = lock_stopped(box, "restore a snapshot", &lock, &err)) < 0)
+		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
+	if ((rc = bx_store_snapshot_find(box->rt->store, box->id, name, &rec, &err)) < 0)
+		goto out;
+	snap_disk(box, rec.id, sdisk, sizeof(sdisk));
+	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box->dir);
+	snprintf(tmp, sizeof(tmp), "%s/disk.qcow2.restore", box->dir);
+	unlink(tmp);
+	/* A fresh overlay of the snapshot, swapped in by one rename: what the
+	 * box wrote since is gone, the snapshot stays as it was. */
+	if ((rc = bx_qcow2_create_overlay(tmp, sdisk, "qcow2", rec.virtual_size, &err)) == 0 && rename(tmp, disk) < 0)
+		rc = bx_err_sys(&err, -errno, "replacing %s", disk);
+	if (rc < 0)
+		unlink(tmp);
+out:
+	free(rec.name);
+	bx_unlock(&lock);
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+/* Makes image (backed by sdisk) back onto sdisk's own backing instead,
+ * copying in what sdisk held (qemu-img rebase, safe mode: a crash midway
+ * leaves image still backed by sdisk, with nothing lost). */
+static int rebase_off(boxlite_runtime *rt, const char *image, const char *sdisk, struct bx_error *err)
+{
+	char qemu_img[PATH_MAX], below[PATH_MAX], msg[512];
+	uint64_t size;
+	struct stat st;
+	int rc, below_qcow2;
+
+	if ((rc = bx_qcow2_read_header(sdisk, &size, below, sizeof(below), err)) < 0)
+		return rc;
+	below_qcow2 = below[0] && bx_qcow2_read_header(below, &size, qemu_img, sizeof(qemu_img), NULL) == 0;
+	snprintf(qemu_img, sizeof(qemu_img), "%s", rt->qemu);
+	if (strrchr(qemu_img, '/'))
+		snprintf(strrchr(qemu_img, '/') + 1, sizeof(qemu_img) - (size_t)(strrchr(qemu_img, '/') + 1 - qemu_img),
+			 "qemu-img");
+	if (access(qemu_img, X_OK) < 0 && (rc = bx_find_tool("qemu-img", qemu_img, sizeof(qemu_img), err)) < 0)
+		return rc;
+	stat(image, &st);
+	chmod(image, st.st_mode | 0200); /* a snapshot's file is read-only */
+	{
+		const char *argv[] = { qemu_img, "rebase", "-q", "-f", "qcow2", "-b", below, "-F",
+				       below_qcow2 ? "qcow2" : "raw", image, NULL };
+		if (!below[0]) {
+			argv[5] = "-b";
+			argv[6] = "";
+			argv[7] = image;
+			argv[8] = NULL;
+		}
+		rc = bx_run_tool(argv, msg, sizeof(msg), err);
+	}
+	chmod(image, st.st_mode);
+	return rc;
+}
+
+BX_EXPORT int boxlite_box_snapshot_remove(boxlite_box *box, const char *name, boxlite_error **errp)
+{
+	BX_REMOTE(box && box->remote, bx_remote_unsupported(&e_, "snapshots"));
+	struct bx_error err = { 0 };
+	struct bx_snapshot_record rec = { 0 }, *all = NULL;
+	char sdisk[PATH_MAX], sdir[PATH_MAX], image[PATH_MAX], backing[PATH_MAX];
+	uint64_t size;
+	size_t n = 0;
+	int lock = -1, rc;
+
+	if (!box || !name)
+		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	if ((rc = lock_stopped(box, "remove a snapshot", &lock, &err)) < 0)
+		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
+	if ((rc = bx_store_snapshot_find(box->rt->store, box->id, name, &rec, &err)) < 0 ||
+	    (rc = bx_store_snapshot_list(box->rt->store, box->id, &all, &n, &err)) < 0)
+		goto out;
+	snap_disk(box, rec.id, sdisk, sizeof(sdisk));
+	/* Everything that backs onto it keeps its content without it. */
+	for (size_t i = 0; i <= n && rc == 0; i++) {
+		if (i == n)
+			snprintf(image, sizeof(image), "%s/disk.qcow2", box->dir);
+		else if (!strcmp(all[i].id, rec.id))
+			continue;
+		else
+			snap_disk(box, all[i].id, image, sizeof(image));
+		if (bx_qcow2_read_header(image, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, sdisk))
+			rc = rebase_off(box->rt, image, sdisk, &err);
+	}
+	if (rc < 0 || (rc = bx_store_snapshot_delete(box->rt->store, rec.id, &err)) < 0)
+		goto out;
+	snprintf(sdir, sizeof(sdir), "%s/snapshots/%s", box->dir, rec.id);
+	chmod(sdisk, 0644);
+	unlink(sdisk);
+	rmdir(sdir);
+out:
+	free(rec.name);
+	bx_snapshot_records_free(all, n);
+	bx_unlock(&lock);
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}

@@ -1,0 +1,14 @@
+/* Snapshot internals the runtime's recovery needs (snapshot.c). */
+#ifndef BOXLITE_LIB_SNAPSHOT_H
+#define BOXLITE_LIB_SNAPSHOT_H
+
+#include "internal.h"
+
+/* Puts back what a snapshot create of id moved in box_dir, and drops its
+ * marker. */
+void bx_snapshot_undo(const char *box_dir, const char *id);
+/* At runtime open: a create cut short (a marker without a store row) is
+ * undone. Returns 1 when it undid one, 0 when there was nothing to do. */
+int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *box_id, struct bx_error *err);
+
+#endif
