@@ -40,6 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		srv_parse_resize(body, len, &c, &r, err, sizeof(err));
 		if (srv_parse_pull(body, len, &j, &ref, err, sizeof(err)) == 0)
 			srv_req_free(j);
+		if (srv_parse_snapshot(body, len, &j, &ref, err, sizeof(err)) == 0)
+			srv_req_free(j);
 		break;
 	}
 	default: {

@@ -100,7 +100,7 @@ static void new_id(char id[9])
 
 BX_EXPORT int boxlite_box_snapshot_create(boxlite_box *box, const char *name, boxlite_error **errp)
 {
-	BX_REMOTE(box && box->remote, bx_remote_unsupported(&e_, "snapshots"));
+	BX_REMOTE(box && box->remote, bx_remote_snapshot_create(box, name, &e_));
 	struct bx_error err = { 0 };
 	struct bx_snapshot_record rec = { 0 }, found;
 	char disk[PATH_MAX], sdir[PATH_MAX], sdisk[PATH_MAX], backing[PATH_MAX];
@@ -233,7 +233,7 @@ int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *bo
 BX_EXPORT int boxlite_box_snapshot_list(boxlite_box *box, boxlite_snapshot_info **out, size_t *count,
 					boxlite_error **errp)
 {
-	BX_REMOTE(box && box->remote, bx_remote_unsupported(&e_, "snapshots"));
+	BX_REMOTE(box && box->remote, bx_remote_snapshot_list(box, out, count, &e_));
 	struct bx_error err = { 0 };
 	struct bx_snapshot_record *v = NULL;
 	boxlite_snapshot_info *infos;
@@ -279,7 +279,7 @@ BX_EXPORT void boxlite_snapshot_info_list_free(boxlite_snapshot_info *infos, siz
 
 BX_EXPORT int boxlite_box_snapshot_restore(boxlite_box *box, const char *name, boxlite_error **errp)
 {
-	BX_REMOTE(box && box->remote, bx_remote_unsupported(&e_, "snapshots"));
+	BX_REMOTE(box && box->remote, bx_remote_snapshot_restore(box, name, &e_));
 	struct bx_error err = { 0 };
 	struct bx_snapshot_record rec = { 0 };
 	char disk[PATH_MAX], tmp[PATH_MAX], sdisk[PATH_MAX];
@@ -345,7 +345,7 @@ static int rebase_off(boxlite_runtime *rt, const char *image, const char *sdisk,
 
 BX_EXPORT int boxlite_box_snapshot_remove(boxlite_box *box, const char *name, boxlite_error **errp)
 {
-	BX_REMOTE(box && box->remote, bx_remote_unsupported(&e_, "snapshots"));
+	BX_REMOTE(box && box->remote, bx_remote_snapshot_remove(box, name, &e_));
 	struct bx_error err = { 0 };
 	struct bx_snapshot_record rec = { 0 }, *all = NULL;
 	char sdisk[PATH_MAX], sdir[PATH_MAX], image[PATH_MAX], backing[PATH_MAX];

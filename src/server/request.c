@@ -428,25 +428,37 @@ int srv_parse_stop(const char *body, size_t len, uint32_t *timeout_ms, char *err
 	return rc;
 }
 
-int srv_parse_pull(const char *body, size_t len, json_t **json, const char **ref, char *err, size_t n)
+/* A body with one required string field; *val points into *json. */
+static int one_string(const char *body, size_t len, const char *key, json_t **json, const char **val, char *err,
+		      size_t n)
 {
 	json_t *j = load_object(body, len, err, n);
 	int rc;
 
 	*json = NULL;
-	*ref = NULL;
+	*val = NULL;
 	if (!j)
 		return SRV_BAD_REQUEST;
-	rc = only_keys(j, (const char *const[]){ "reference", NULL }, err, n);
+	rc = only_keys(j, (const char *const[]){ key, NULL }, err, n);
 	if (!rc)
-		rc = want_string(json_object_get(j, "reference"), "reference", ref, err, n);
-	if (!rc && (!*ref || !**ref))
-		rc = fail(SRV_BAD_REQUEST, err, n, "reference is required");
+		rc = want_string(json_object_get(j, key), key, val, err, n);
+	if (!rc && (!*val || !**val))
+		rc = fail(SRV_BAD_REQUEST, err, n, "%s is required", key);
 	if (rc)
 		json_decref(j);
 	else
 		*json = j;
 	return rc;
+}
+
+int srv_parse_snapshot(const char *body, size_t len, json_t **json, const char **name, char *err, size_t n)
+{
+	return one_string(body, len, "name", json, name, err, n);
+}
+
+int srv_parse_pull(const char *body, size_t len, json_t **json, const char **ref, char *err, size_t n)
+{
+	return one_string(body, len, "reference", json, ref, err, n);
 }
 
 int srv_parse_control(const char *text, size_t len, struct srv_control *out, char *err, size_t n)

@@ -38,12 +38,12 @@ static const struct srv_route routes[] = {
 	R("POST", "/images/pull", h_images_pull, 0),
 	R("GET", "/images/{image_id}", h_image_get, 0),
 	R("HEAD", "/images/{image_id}", h_image_head, 0),
-	/* Snapshots, clone, export, import: the snapshots issue. */
-	R("POST", "/boxes/{box_id}/snapshots", h_unsupported, 0),
-	R("GET", "/boxes/{box_id}/snapshots", h_unsupported, 0),
-	R("GET", "/boxes/{box_id}/snapshots/{name}", h_unsupported, 0),
-	R("DELETE", "/boxes/{box_id}/snapshots/{name}", h_unsupported, 0),
-	R("POST", "/boxes/{box_id}/snapshots/{name}/restore", h_unsupported, 0),
+	/* Snapshots (docs/snapshots.md); clone, export, import come next. */
+	R("POST", "/boxes/{box_id}/snapshots", h_snapshot_create, 0),
+	R("GET", "/boxes/{box_id}/snapshots", h_snapshot_list, 0),
+	R("GET", "/boxes/{box_id}/snapshots/{name}", h_snapshot_get, 0),
+	R("DELETE", "/boxes/{box_id}/snapshots/{name}", h_snapshot_delete, 0),
+	R("POST", "/boxes/{box_id}/snapshots/{name}/restore", h_snapshot_restore, 0),
 	R("POST", "/boxes/{box_id}/clone", h_unsupported, 0),
 	R("POST", "/boxes/{box_id}/export", h_unsupported, 0),
 	/* Volumes over REST: unsupported, as in the reference server. */

@@ -15,7 +15,7 @@ def test_config_is_public(server):
     st, body, _ = server.request("GET", "/v1/config", key=None)
     assert st == 200
     assert body["capabilities"]["linux_capabilities_enabled"] is True
-    assert body["capabilities"]["snapshots_enabled"] is False
+    assert body["capabilities"]["clone_enabled"] is False
 
 
 def test_auth(server):
@@ -138,8 +138,7 @@ def test_delete_running_by_default(server, box):
 
 def test_not_yet_supported_routes(server, box):
     bid = box["box_id"]
-    for method, path in [("POST", f"/v1/boxes/{bid}/snapshots"), ("GET", f"/v1/boxes/{bid}/snapshots"),
-                         ("POST", f"/v1/boxes/{bid}/clone"), ("POST", f"/v1/boxes/{bid}/export"),
+    for method, path in [("POST", f"/v1/boxes/{bid}/clone"), ("POST", f"/v1/boxes/{bid}/export"),
                          ("POST", "/v1/boxes/import"), ("GET", "/v1/volumes")]:
         expect_error(*server.request(method, path, {})[:2], 400, "unsupported")
 
@@ -212,3 +211,25 @@ def test_idle_clients_are_dropped(home):
         assert s.request("GET", "/v1/boxes")[0] == 200
     finally:
         s.stop()
+
+
+def test_snapshot_routes(server, box):
+    bid = box["box_id"]
+    st, snap, _ = server.request("POST", f"/v1/boxes/{bid}/snapshots", {"name": "first"})
+    assert st == 201, snap
+    assert snap["name"] == "first" and snap["box_id"] == bid and isinstance(snap["created_at"], int)
+    assert snap["container_disk_bytes"] > 0 and "size_bytes" in snap
+    expect_error(*server.request("POST", f"/v1/boxes/{bid}/snapshots", {"name": "first"})[:2], 409, "already_exists")
+    expect_error(*server.request("POST", f"/v1/boxes/{bid}/snapshots", {"name": ".x"})[:2], 400, "invalid_argument")
+    expect_error(*server.request("POST", f"/v1/boxes/{bid}/snapshots", {})[:2], 400, "invalid_argument")
+    st, lst, _ = server.request("GET", f"/v1/boxes/{bid}/snapshots")
+    assert st == 200 and [s["name"] for s in lst["snapshots"]] == ["first"]
+    assert server.request("GET", f"/v1/boxes/{bid}/snapshots/first")[1] == snap
+    expect_error(*server.request("GET", f"/v1/boxes/{bid}/snapshots/none")[:2], 404, "not_found")
+    assert server.request("POST", f"/v1/boxes/{bid}/start")[0] == 200
+    expect_error(*server.request("POST", f"/v1/boxes/{bid}/snapshots/first/restore")[:2], 409, "invalid_state")
+    assert server.request("POST", f"/v1/boxes/{bid}/stop")[0] == 200
+    assert server.request("POST", f"/v1/boxes/{bid}/snapshots/first/restore")[0] == 204
+    assert server.request("DELETE", f"/v1/boxes/{bid}/snapshots/first")[0] == 204
+    expect_error(*server.request("DELETE", f"/v1/boxes/{bid}/snapshots/first")[:2], 404, "not_found")
+    assert server.request("GET", "/v1/config", key=None)[1]["capabilities"]["snapshots_enabled"] is True

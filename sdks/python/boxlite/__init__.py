@@ -18,6 +18,7 @@ from .options import (AdvancedBoxOptions, ApiKeyCredential, BoxliteRestOptions, 
                       CopyOptions, HealthCheckOptions, ImageRegistry, NetworkSpec, Options, Secret, SecurityOptions)
 from .runtime import Boxlite, RuntimeMetrics
 from .simplebox import SimpleBox
+from .snapshots import SnapshotHandle, SnapshotInfo
 from .codebox import CodeBox
 from .interactivebox import InteractiveBox
 from .boxlite import version as _native_version
@@ -29,5 +30,6 @@ __all__ = [
     "ContainerCapabilities", "CopyOptions", "ExecResult", "ExecStderr", "ExecStdin", "ExecStdout", "Execution",
     "HealthCheckOptions", "ImageRegistry", "NetworkSpec", "Options", "RuntimeMetrics", "Secret", "SecurityOptions",
     "SimpleBox", "EntryInfo", "Files", "NetworkHandle", "BoxTunnel", "BoxConnection", "ImageHandle", "ImageInfo", "ImagePullResult", "CodeBox", "InteractiveBox",
+    "SnapshotHandle", "SnapshotInfo",
     "errors",
 ]

@@ -14,6 +14,7 @@ from .execution import Execution
 from .files import Files
 from .network import NetworkHandle
 from .options import CopyOptions
+from .snapshots import SnapshotHandle
 
 __all__ = ["Box", "BoxInfo", "BoxStateInfo", "BoxMetrics"]
 
@@ -96,6 +97,11 @@ class Box:
     def id(self) -> str:
         """The box's 12-character id."""
         return self._id
+
+    @property
+    def snapshot(self) -> SnapshotHandle:
+        """The box's disk snapshots: ``create(name=)``, ``list()``, ``get``, ``remove``, ``restore``."""
+        return SnapshotHandle(self)
 
     @property
     def network(self) -> NetworkHandle:

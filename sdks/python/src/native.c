@@ -307,6 +307,71 @@ static PyObject *box_stop(BoxObject *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
+/* snapshot_create(name) / _restore(name) / _remove(name) */
+static PyObject *box_snapshot_call(BoxObject *self, PyObject *args,
+				   int (*fn)(boxlite_box *, const char *, boxlite_error **))
+{
+	const char *name;
+	boxlite_error *err = NULL;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "s", &name) || box_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = fn(self->box, name, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	Py_RETURN_NONE;
+}
+
+static PyObject *box_snapshot_create(BoxObject *self, PyObject *args)
+{
+	return box_snapshot_call(self, args, boxlite_box_snapshot_create);
+}
+
+static PyObject *box_snapshot_restore(BoxObject *self, PyObject *args)
+{
+	return box_snapshot_call(self, args, boxlite_box_snapshot_restore);
+}
+
+static PyObject *box_snapshot_remove(BoxObject *self, PyObject *args)
+{
+	return box_snapshot_call(self, args, boxlite_box_snapshot_remove);
+}
+
+/* snapshot_list() -> [dict(id, box_id, name, created_at, container_disk_bytes, size_bytes)], newest first */
+static PyObject *box_snapshot_list(BoxObject *self, PyObject *unused)
+{
+	boxlite_snapshot_info *v = NULL;
+	boxlite_error *err = NULL;
+	PyObject *list;
+	size_t n = 0;
+	int rc;
+
+	if (box_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_snapshot_list(self->box, &v, &n, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	if ((list = PyList_New(0))) {
+		for (size_t i = 0; i < n; i++) {
+			PyObject *d = Py_BuildValue("{s:s,s:s,s:s,s:L,s:K,s:K}", "id", v[i].id, "box_id", v[i].box_id, "name",
+						    v[i].name, "created_at", (long long)v[i].created_at,
+						    "container_disk_bytes", (unsigned long long)v[i].container_disk_bytes,
+						    "size_bytes", (unsigned long long)v[i].size_bytes);
+			if (!d || PyList_Append(list, d) < 0) {
+				Py_XDECREF(d);
+				Py_CLEAR(list);
+				break;
+			}
+			Py_DECREF(d);
+		}
+	}
+	boxlite_snapshot_info_list_free(v, n);
+	return list;
+}
+
 /* remove(): the handle is freed by the library, whatever the result. */
 static PyObject *box_remove(BoxObject *self, PyObject *unused)
 {
@@ -441,6 +506,10 @@ static PyMethodDef box_methods[] = {
 	{ "inspect", (PyCFunction)box_inspect, METH_NOARGS, "inspect() -> the library's inspect JSON" },
 	{ "start", (PyCFunction)box_start, METH_NOARGS, "start(): boots the box (a running one: nothing)" },
 	{ "stop", (PyCFunction)box_stop, METH_VARARGS, "stop(timeout_ms=0)" },
+	{ "snapshot_create", (PyCFunction)box_snapshot_create, METH_VARARGS, "snapshot_create(name)" },
+	{ "snapshot_list", (PyCFunction)box_snapshot_list, METH_NOARGS, "snapshot_list() -> [dict], newest first" },
+	{ "snapshot_restore", (PyCFunction)box_snapshot_restore, METH_VARARGS, "snapshot_restore(name)" },
+	{ "snapshot_remove", (PyCFunction)box_snapshot_remove, METH_VARARGS, "snapshot_remove(name)" },
 	{ "remove", (PyCFunction)box_remove, METH_NOARGS, "remove(): stops and deletes the box" },
 	{ "exec", (PyCFunction)(void (*)(void))box_exec, METH_VARARGS | METH_KEYWORDS,
 	  "exec(argv, env=None, cwd=None, user=None, tty=False, rows=0, cols=0, timeout_ms=0) -> NativeExec" },

@@ -114,3 +114,38 @@ async def test_streaming_and_stdin(runtime, image):
         assert out == "hello été\n" and res.exit_code == 0
     finally:
         await runtime.remove(box.id, force=True)
+
+
+async def test_snapshots(runtime, image):
+    # box.snapshot as the reference names it; also run through Boxlite.rest.
+    box = await runtime.create(boxlite.BoxOptions(image=image, auto_remove=False), name="core-snap")
+    try:
+        async def write(text):
+            ex = await box.exec("sh", ["-c", f"echo {text} > /root/f; sync"])
+            assert (await ex.wait()).exit_code == 0
+            await box.stop()
+
+        async def read():
+            ex = await box.exec("cat", ["/root/f"])
+            out = await ex.stdout().read_all()
+            await ex.wait()
+            await box.stop()
+            return out
+
+        await write("one")
+        info = await box.snapshot.create(name="s1")
+        assert info.name == "s1" and info.box_id == box.id and len(info.id) == 8 and info.container_disk_bytes > 0
+        await write("two")
+        assert [s.name for s in await box.snapshot.list()] == ["s1"]
+        assert await box.snapshot.get("nope") is None
+        with pytest.raises(errors.AlreadyExistsError):
+            await box.snapshot.create(name="s1")
+        await box.snapshot.restore("s1")
+        assert await read() == "one\n"
+        with pytest.raises(errors.NotFoundError):
+            await box.snapshot.restore("nope")
+        await box.snapshot.remove("s1")
+        assert await box.snapshot.list() == []
+        assert await read() == "one\n"
+    finally:
+        await runtime.remove(box.id, force=True)

@@ -38,6 +38,11 @@ int bx_remote_info(boxlite_box *box, boxlite_box_info *info, struct bx_error *er
 int bx_remote_inspect(boxlite_box *box, char **json, struct bx_error *err);
 int bx_remote_wait(boxlite_box *box, uint32_t timeout_ms, int32_t *exit_code, struct bx_error *err);
 int bx_remote_stats(boxlite_box *box, boxlite_box_stats *out, struct bx_error *err);
+/* The snapshot routes. */
+int bx_remote_snapshot_create(boxlite_box *box, const char *name, struct bx_error *err);
+int bx_remote_snapshot_list(boxlite_box *box, boxlite_snapshot_info **out, size_t *count, struct bx_error *err);
+int bx_remote_snapshot_restore(boxlite_box *box, const char *name, struct bx_error *err);
+int bx_remote_snapshot_remove(boxlite_box *box, const char *name, struct bx_error *err);
 /* GET /boxes/ID/logs into fd. */
 int bx_remote_logs(boxlite_box *box, int console, int fd, struct bx_error *err);
 
