@@ -22,6 +22,11 @@ expect_eq "restore one" "$("$BOXLITE" exec s1 -- cat /root/f)" first
 "$BOXLITE" snapshot restore s1 two >/dev/null
 expect_eq "restore two" "$("$BOXLITE" exec s1 -- cat /root/f)" second
 
+# The image stays in use while only a snapshot layer backs onto it.
+out=$("$BOXLITE" rmi "$IMG" 2>&1); rc=$?
+expect_eq "rmi refused while snapshots use the image" "$rc" 125
+expect_contains "rmi names the box" "$out" "$("$BOXLITE" ls -aq | head -1)"
+
 # Errors: a running box, a taken name, a bad name, no such snapshot.
 out=$("$BOXLITE" snapshot create s1 three 2>&1); rc=$?
 expect_eq "running box refused" "$rc" 125

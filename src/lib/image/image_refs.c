@@ -174,10 +174,53 @@ static void qcow2_backing(const char *path, char *out, size_t size)
 	out[len] = '\0';
 }
 
-/* Names a box whose disk is backed by base, or returns false. */
+/* Whether the chain of qcow2 layers from path reaches base (a box's disk
+ * backs onto its snapshots' layers, which back onto the image's base). */
+static bool chain_reaches(const char *path, const char *base)
+{
+	char cur[PATH_MAX], backing[PATH_MAX];
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (int depth = 0; depth < 64; depth++) {
+		qcow2_backing(cur, backing, sizeof(backing));
+		if (!backing[0])
+			return false;
+		if (!strcmp(backing, base))
+			return true;
+		snprintf(cur, sizeof(cur), "%s", backing);
+	}
+	return false;
+}
+
+/* Whether box directory dir uses base: its disk, or any of its snapshots. */
+static bool box_uses(const char *dir, const char *base)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	bool used;
+	DIR *d;
+
+	bx_path_fmt(path, sizeof(path), "%s/disk.qcow2", dir);
+	if ((used = chain_reaches(path, base)))
+		return true;
+	bx_path_fmt(path, sizeof(path), "%s/snapshots", dir);
+	if (!(d = opendir(path)))
+		return false;
+	while (!used && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		bx_path_fmt(path, sizeof(path), "%s/snapshots/%s/disk.qcow2", dir, de->d_name);
+		used = chain_reaches(path, base);
+	}
+	closedir(d);
+	return used;
+}
+
+/* Names a box whose disk (or one of its snapshots) is built on base, or
+ * returns false. */
 bool bx_image_base_in_use(const char *home, const char *base, char *box, size_t size)
 {
-	char path[PATH_MAX], backing[PATH_MAX];
+	char path[PATH_MAX];
 	DIR *d;
 	struct dirent *de;
 	bool used = false;
@@ -189,9 +232,8 @@ bool bx_image_base_in_use(const char *home, const char *base, char *box, size_t 
 	while (!used && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		bx_path_fmt(path, sizeof(path), "%s/boxes/%s/disk.qcow2", home, de->d_name);
-		qcow2_backing(path, backing, sizeof(backing));
-		if (backing[0] && !strcmp(backing, base)) {
+		bx_path_fmt(path, sizeof(path), "%s/boxes/%s", home, de->d_name);
+		if (box_uses(path, base)) {
 			snprintf(box, size, "%s", de->d_name);
 			used = true;
 		}
