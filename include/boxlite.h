@@ -665,6 +665,16 @@ int boxlite_box_snapshot_restore(boxlite_box *box, const char *name, boxlite_err
  * -EBUSY (running). */
 int boxlite_box_snapshot_remove(boxlite_box *box, const char *name, boxlite_error **err);
 
+/* Makes count (1..64) clones of a stopped box: new boxes (own id, hence
+ * hostname and MAC; state configured) with its config and a disk that
+ * starts as its disk is now, thin (copy-on-write over a shared read-only
+ * base: a clone costs a qcow2 header until it writes). names: count names,
+ * or NULL for none. The handles go to out[0..count-1] (boxlite_box_free).
+ * Returns 0; -EBUSY (the box is running); -EEXIST (a name is taken; no
+ * clone is left); -ENOTSUP (a box with an anonymous volume); -errno. */
+int boxlite_box_clone(boxlite_box *box, size_t count, const char *const *names, boxlite_box **out,
+		      boxlite_error **err);
+
 /* Freezes the box's virtual CPUs (QMP stop) / lets them run again (cont).
  * Returns: 0; -ENOTCONN when the box is not running (or, for unpause, not
  *   paused). */

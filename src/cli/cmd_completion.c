@@ -46,6 +46,7 @@ static const struct {
 	{ "login", "-u --username --password-stdin", 0 },
 	{ "logout", "", 0 },
 	{ "snapshot", "create ls restore rm", 'b' },
+	{ "clone", "--name -n --count", 'b' },
 	{ "serve", "--host --port --api-key-file --api-key", 0 },
 	{ "auth", "login logout status whoami --url --api-key-stdin -y --yes", 0 },
 	{ "version", "", 0 },

@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{ "pause", cmd_pause, "Freeze boxes" },
 	{ "unpause", cmd_unpause, "Thaw paused boxes" },
 	{ "exec", cmd_exec, "Run a command in a running box" },
+	{ "clone", cmd_clone, "Make thin copies of a stopped box" },
 	{ "snapshot", cmd_snapshot, "Disk snapshots of a box (create, ls, restore, rm)" },
 	{ "cp", cmd_cp, "Copy files between the host and a box" },
 	{ "info", cmd_info, "Show the runtime: accelerator and why, kernel, home" },

@@ -25,7 +25,9 @@
 #include "images.h"
 #include "rootfs_dir.h"
 #include "gc_lock.h"
+#include "clone.h"
 #include "lock.h"
+#include "qcow2.h"
 #include "proc.h"
 #include "shim_config.h"
 #include "shim_spawn.h"
@@ -245,6 +247,50 @@ BX_EXPORT int boxlite_box_get(boxlite_runtime *rt, const char *key, boxlite_box 
 		*out = NULL;
 	}
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+/* A new box with src's config (name: name, or none) whose disk is an
+ * empty overlay of size bytes over base: a clone (clone.c). */
+int bx_box_create_from(boxlite_runtime *rt, const struct bx_box_record *src, const char *name, const char *base,
+		       uint64_t size, boxlite_box **out, struct bx_error *err)
+{
+	struct bx_box_record rec = *src;
+	char dir[PATH_MAX + 32], sub[PATH_MAX + 48];
+	int home_lock = -1, rc;
+
+	*out = NULL;
+	if (name && !bx_valid_box_name(name))
+		return bx_err(err, -EINVAL, "bad box name \"%s\": 1..64 of [A-Za-z0-9_.-], starting alphanumeric", name);
+	if ((rc = bx_lock_home(rt->home, 0, &home_lock, err)) < 0)
+		return rc;
+	new_box_id(rec.id);
+	snprintf(dir, sizeof(dir), "%s/boxes/%s", rt->home, rec.id);
+	snprintf(sub, sizeof(sub), "%s/tmp", dir);
+	if (mkdir(dir, 0700) < 0 || mkdir(sub, 0700) < 0) {
+		rc = bx_err_sys(err, -errno, "cannot create box directory %s", dir);
+		goto fail;
+	}
+	snprintf(sub, sizeof(sub), "%s/disk.qcow2", dir);
+	if ((rc = bx_qcow2_create_overlay(sub, base, "qcow2", size, err)) < 0)
+		goto fail;
+	rec.name = (char *)name;
+	rec.state = BOXLITE_BOX_CONFIGURED;
+	rec.reason = NULL;
+	rec.exit_code = -1;
+	rec.shim_pid = 0;
+	rec.shim_starttime = 0;
+	rec.created_at = bx_now_ns();
+	rec.started_at = rec.finished_at = 0;
+	if ((rc = bx_store_insert(rt->store, &rec, err)) < 0 || (rc = bx_box_load(rt, &rec, out, err)) < 0)
+		goto fail;
+	bx_unlock(&home_lock);
+	return 0;
+fail:
+	if (*out == NULL)
+		bx_store_delete(rt->store, rec.id, NULL);
+	bx_rm_rf_at(AT_FDCWD, dir, NULL);
+	bx_unlock(&home_lock);
+	return rc;
 }
 
 /* ---- create */
@@ -833,6 +879,7 @@ BX_EXPORT int boxlite_box_remove(boxlite_box *box, boxlite_error **errp)
 {
 	BX_REMOTE(box && box->remote, bx_remote_remove(box, &e_));
 	struct bx_error err = { 0 };
+	boxlite_runtime *rt = box->rt;
 	int lock = -1;
 	int rc = bx_lock_box(box->rt->home, box->id, &lock, &err);
 
@@ -840,6 +887,8 @@ BX_EXPORT int boxlite_box_remove(boxlite_box *box, boxlite_error **errp)
 		rc = bx_box_remove_locked(box, &err);
 	bx_unlock(&lock);
 	bx_box_destroy(box);
+	if (rc == 0)
+		bx_bases_gc(rt); /* a clone base this box was the last to use */
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }
 

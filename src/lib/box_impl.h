@@ -15,6 +15,10 @@ static inline int bx_state_active(enum boxlite_box_state s)
 /* A handle with nothing in it yet (NULL: out of memory), and its end. */
 boxlite_box *bx_box_alloc(boxlite_runtime *rt);
 void bx_box_destroy(boxlite_box *box);
+/* A new box with src's config (name: name, or none) whose disk is an empty
+ * overlay of size bytes over base (clone.c). */
+int bx_box_create_from(boxlite_runtime *rt, const struct bx_box_record *src, const char *name, const char *base,
+		       uint64_t size, boxlite_box **out, struct bx_error *err);
 /* The box's config document as stored (JSON text, malloc'd; NULL: ENOMEM). */
 char *bx_box_config_json(const boxlite_box *box);
 /* hold: the shim starts the main command only when a client attaches. */

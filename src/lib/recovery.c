@@ -17,6 +17,7 @@
 #include "box_impl.h"
 #include "lock.h"
 #include "proc.h"
+#include "clone.h"
 #include "snapshot.h"
 
 struct report {
@@ -74,6 +75,8 @@ static void settle_records(boxlite_runtime *rt, struct bx_box_record *recs, size
 		}
 		if (bx_snapshot_recover(rt, dir, r->id, NULL) > 0)
 			note(rep, "box %s: undid a snapshot cut short", r->id);
+		if (bx_clone_recover(rt, dir) > 0)
+			note(rep, "box %s: undid a clone cut short", r->id);
 		if (!bx_state_active(r->state) || bx_box_load(rt, r, &box, NULL) < 0)
 			continue;
 		if (bx_box_reconcile(box, NULL) == 0 && box->rec->state != r->state)

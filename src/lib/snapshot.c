@@ -86,7 +86,7 @@ static int chain_depth(const char *disk, struct bx_error *err)
 	}
 }
 
-static void new_id(char id[9])
+void bx_snapshot_new_id(char id[9])
 {
 	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 	unsigned char r[8];
@@ -127,7 +127,7 @@ BX_EXPORT int boxlite_box_snapshot_create(boxlite_box *box, const char *name, bo
 		rc = bx_err(&err, -E2BIG, "box %s has %d snapshots stacked on its disk: remove some first", box->id, depth);
 		goto out;
 	}
-	new_id(rec.id);
+	bx_snapshot_new_id(rec.id);
 	snprintf(rec.box_id, sizeof(rec.box_id), "%s", box->id);
 	rec.name = (char *)name;
 	rec.created_at = (int64_t)time(NULL);

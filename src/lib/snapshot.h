@@ -4,6 +4,8 @@
 
 #include "internal.h"
 
+/* 8 random characters of [a-z0-9]: snapshot and base ids. */
+void bx_snapshot_new_id(char id[9]);
 /* Puts back what a snapshot create of id moved in box_dir, and drops its
  * marker. */
 void bx_snapshot_undo(const char *box_dir, const char *id);

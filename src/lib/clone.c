@@ -1,0 +1,285 @@
+/* Clones of a stopped box (docs/snapshots.md, "Clone"): thin copies whose
+ * disks start from the source's. The source's disk moves to
+ * <home>/bases/<id>.qcow2 (read-only) and the source and every clone get an
+ * empty overlay over it, so N clones of a box with 1 GiB written cost N
+ * qcow2 headers. A base is made standalone of the source's directory first
+ * (rebased onto the image's base when the disk sat on snapshot layers), so
+ * removing the source never breaks a clone; a base no disk uses any more is
+ * removed with the last box that used it (bx_bases_gc). Each clone is a new
+ * box: its own id, hence hostname and MAC; it boots with its own RNG seed.
+ *
+ * Crash safety: clone.pending in the source's directory (the base's id)
+ * from before the disk moves until the clones are recorded; recovery puts
+ * the disk back when no clone was recorded on the base. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "box_impl.h"
+#include "clone.h"
+#include "fsutil.h"
+#include "lock.h"
+#include "qcow2.h"
+#include "remote.h"
+#include "snapshot.h"
+
+#define PENDING "clone.pending"
+
+static void base_path(const char *home, const char *id, char *out, size_t n)
+{
+	snprintf(out, n, "%s/bases/%s.qcow2", home, id);
+}
+
+/* The raw file at the bottom of path's chain (the image's base). */
+static int bottom_of(const char *path, char *out, size_t n, struct bx_error *err)
+{
+	char cur[PATH_MAX], next[PATH_MAX];
+	uint64_t size;
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (int depth = 0; depth < 64; depth++) {
+		int rc = bx_qcow2_read_header(cur, &size, next, sizeof(next), NULL);
+		if (rc == -EINVAL) { /* not qcow2: the raw base */
+			snprintf(out, n, "%s", cur);
+			return 0;
+		}
+		if (rc < 0 || !next[0])
+			return bx_err(err, -EIO, "%s: no image base at the bottom of its chain", path);
+		snprintf(cur, sizeof(cur), "%s", next);
+	}
+	return bx_err(err, -ELOOP, "%s: its chain is too long", path);
+}
+
+/* Whether the box directory holds something the base backs onto. */
+static int backs_into(const char *base, const char *box_dir)
+{
+	char next[PATH_MAX];
+	uint64_t size;
+	return bx_qcow2_read_header(base, &size, next, sizeof(next), NULL) == 0 && !strncmp(next, box_dir, strlen(box_dir)) &&
+	       next[strlen(box_dir)] == '/';
+}
+
+static int has_anonymous_volume(const boxlite_box *box)
+{
+	char anon[PATH_MAX];
+	snprintf(anon, sizeof(anon), "%s/" BX_ANON_VOLUMES "/", box->rt->home);
+	for (size_t i = 0; i < box->nv.n_vols; i++)
+		if (!strncmp(box->nv.vols[i].host, anon, strlen(anon)))
+			return 1;
+	return 0;
+}
+
+void bx_clone_undo(boxlite_runtime *rt, const char *box_dir, const char *id)
+{
+	char disk[PATH_MAX], base[PATH_MAX], marker[PATH_MAX], backing[PATH_MAX];
+	uint64_t size;
+
+	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box_dir);
+	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
+	base_path(rt->home, id, base, sizeof(base));
+	if (access(base, F_OK) == 0) {
+		if (bx_qcow2_read_header(disk, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, base))
+			unlink(disk);
+		if (access(disk, F_OK) < 0) {
+			chmod(base, 0644);
+			rename(base, disk);
+		}
+	}
+	unlink(marker);
+}
+
+BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *const *names, boxlite_box **out,
+				boxlite_error **errp)
+{
+	BX_REMOTE(box && box->remote, bx_remote_unsupported(&e_, "cloning"));
+	struct bx_error err = { 0 };
+	char disk[PATH_MAX], bases[PATH_MAX], base[PATH_MAX], bottom[PATH_MAX], id[9], msg[512];
+	uint64_t size;
+	size_t made = 0;
+	int lock = -1, dirfd = -1, rc;
+
+	if (!box || !out || !count || count > 64)
+		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	memset(out, 0, count * sizeof(*out));
+	if (has_anonymous_volume(box))
+		return bx_error_export(bx_err(&err, -ENOTSUP, "box %s has an anonymous volume: it cannot be cloned yet",
+					      box->id),
+				       &err, BOXLITE_ORIGIN_RUNTIME, errp);
+	if ((rc = bx_lock_box(box->rt->home, box->id, &lock, &err)) < 0 ||
+	    (rc = bx_box_reconcile_locked(box, &err)) < 0)
+		goto out;
+	if (bx_state_active(box->rec->state)) {
+		rc = bx_err(&err, -EBUSY, "box %s is %s: stop it to clone it (clones of a running box are not supported yet)",
+			    box->id, bx_state_name(box->rec->state));
+		goto out;
+	}
+	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box->dir);
+	if ((rc = bx_qcow2_read_header(disk, &size, base, sizeof(base), &err)) < 0 ||
+	    (rc = bottom_of(disk, bottom, sizeof(bottom), &err)) < 0)
+		goto out;
+	bx_snapshot_new_id(id);
+	snprintf(bases, sizeof(bases), "%s/bases", box->rt->home);
+	if (mkdir(bases, 0755) < 0 && errno != EEXIST) {
+		rc = bx_err_sys(&err, -errno, "%s", bases);
+		goto out;
+	}
+	base_path(box->rt->home, id, base, sizeof(base));
+	if ((dirfd = open(box->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = bx_err_sys(&err, -errno, "%s", box->dir);
+		goto out;
+	}
+	if ((rc = bx_write_file_atomic(dirfd, PENDING, id, 8, 0600, &err)) < 0)
+		goto out;
+	if (rename(disk, base) < 0) {
+		rc = bx_err_sys(&err, -errno, "moving %s", disk);
+		goto undo;
+	}
+	/* Standalone of the source's directory (its snapshot layers go with it). */
+	if (backs_into(base, box->dir)) {
+		char qemu_img[PATH_MAX];
+		const char *argv[] = { qemu_img, "rebase", "-q", "-f", "qcow2", "-b", bottom, "-F", "raw", base, NULL };
+		if ((rc = bx_find_tool("qemu-img", qemu_img, sizeof(qemu_img), &err)) < 0 ||
+		    (rc = bx_run_tool(argv, msg, sizeof(msg), &err)) < 0)
+			goto undo;
+	}
+	chmod(base, 0444);
+	if ((rc = bx_qcow2_create_overlay(disk, base, "qcow2", size, &err)) < 0)
+		goto undo;
+	for (made = 0; made < count; made++)
+		if ((rc = bx_box_create_from(box->rt, box->rec, names ? names[made] : NULL, base, size, &out[made],
+					     &err)) < 0)
+			break;
+	if (rc < 0) {
+		for (size_t i = 0; i < made; i++) {
+			boxlite_box_remove(out[i], NULL);
+			out[i] = NULL;
+		}
+		goto undo;
+	}
+	unlinkat(dirfd, PENDING, 0);
+	goto out;
+undo:
+	bx_clone_undo(box->rt, box->dir, id);
+out:
+	if (dirfd >= 0)
+		close(dirfd);
+	bx_unlock(&lock);
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+int bx_clone_recover(boxlite_runtime *rt, const char *box_dir)
+{
+	char marker[PATH_MAX], id[16] = "", base[PATH_MAX], boxes[PATH_MAX], p[PATH_MAX], backing[PATH_MAX];
+	struct dirent *de;
+	uint64_t size;
+	int fd, used = 0;
+	ssize_t n;
+	DIR *d;
+
+	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
+	if ((fd = open(marker, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, id, 8);
+	close(fd);
+	if (n != 8 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789") != 8) {
+		unlink(marker);
+		return 0;
+	}
+	id[8] = 0;
+	base_path(rt->home, id, base, sizeof(base));
+	/* A clone recorded on the base: the clone finished; keep all. */
+	snprintf(boxes, sizeof(boxes), "%s/boxes", rt->home);
+	if ((d = opendir(boxes))) {
+		while (!used && (de = readdir(d))) {
+			snprintf(p, sizeof(p), "%s/%s/disk.qcow2", boxes, de->d_name);
+			if (de->d_name[0] != '.' && strncmp(p, box_dir, strlen(box_dir)) &&
+			    bx_qcow2_read_header(p, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, base))
+				used = 1;
+		}
+		closedir(d);
+	}
+	if (used) {
+		unlink(marker);
+		return 0;
+	}
+	bx_clone_undo(rt, box_dir, id);
+	return 1;
+}
+
+/* Adds the files of path's chain that live in bases/ to the set. */
+static void mark_chain(const char *path, const char *bases, char (*set)[PATH_MAX], size_t *n, size_t cap)
+{
+	char cur[PATH_MAX], next[PATH_MAX];
+	uint64_t size;
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (int depth = 0; depth < 64; depth++) {
+		if (bx_qcow2_read_header(cur, &size, next, sizeof(next), NULL) < 0 || !next[0])
+			return;
+		if (!strncmp(next, bases, strlen(bases)) && *n < cap)
+			snprintf(set[(*n)++], PATH_MAX, "%s", next);
+		snprintf(cur, sizeof(cur), "%s", next);
+	}
+}
+
+void bx_bases_gc(boxlite_runtime *rt)
+{
+	char bases[PATH_MAX], boxes[PATH_MAX], p[PATH_MAX];
+	char (*used)[PATH_MAX] = calloc(1024, PATH_MAX);
+	size_t n = 0;
+	struct dirent *de, *se;
+	DIR *d, *sd;
+
+	snprintf(bases, sizeof(bases), "%s/bases/", rt->home);
+	snprintf(boxes, sizeof(boxes), "%s/boxes", rt->home);
+	if (!used || !(d = opendir(boxes))) {
+		free(used);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s/disk.qcow2", boxes, de->d_name);
+		mark_chain(p, bases, used, &n, 1024);
+		snprintf(p, sizeof(p), "%s/%s/snapshots", boxes, de->d_name);
+		if ((sd = opendir(p))) {
+			while ((se = readdir(sd))) {
+				char sp[PATH_MAX];
+				if (se->d_name[0] == '.')
+					continue;
+				snprintf(sp, sizeof(sp), "%s/%s/snapshots/%s/disk.qcow2", boxes, de->d_name, se->d_name);
+				mark_chain(sp, bases, used, &n, 1024);
+			}
+			closedir(sd);
+		}
+	}
+	closedir(d);
+	/* A full set (over 1024 bases in use) keeps everything: better a
+	 * leftover than a base gone from under a box. */
+	if (n < 1024 && (d = opendir(bases))) {
+		time_t now = time(NULL);
+		while ((de = readdir(d))) {
+			int keep = de->d_name[0] == '.';
+			struct stat st;
+			snprintf(p, sizeof(p), "%s%s", bases, de->d_name);
+			/* A base made moments ago may not have its overlays yet. */
+			if (stat(p, &st) == 0 && now - st.st_ctime < 600)
+				keep = 1;
+			for (size_t i = 0; i < n && !keep; i++)
+				keep = !strcmp(used[i], p);
+			if (!keep) {
+				chmod(p, 0644);
+				unlink(p);
+			}
+		}
+		closedir(d);
+	}
+	free(used);
+}
