@@ -42,6 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			srv_req_free(j);
 		if (srv_parse_snapshot(body, len, &j, &ref, err, sizeof(err)) == 0)
 			srv_req_free(j);
+		if (srv_parse_clone(body, len, &j, &ref, err, sizeof(err)) == 0)
+			srv_req_free(j);
 		break;
 	}
 	default: {

@@ -98,7 +98,7 @@ void bx_clone_undo(boxlite_runtime *rt, const char *box_dir, const char *id)
 BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *const *names, boxlite_box **out,
 				boxlite_error **errp)
 {
-	BX_REMOTE(box && box->remote, bx_remote_unsupported(&e_, "cloning"));
+	BX_REMOTE(box && box->remote && out && count, bx_remote_clone(box, count, names, out, &e_));
 	struct bx_error err = { 0 };
 	char disk[PATH_MAX], bases[PATH_MAX], base[PATH_MAX], bottom[PATH_MAX], id[9], msg[512];
 	uint64_t size;

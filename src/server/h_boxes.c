@@ -325,3 +325,31 @@ void h_box_metrics(struct srv *s, struct srv_req *r, struct srv_resp *out)
 	srv_json(out, 200, j);
 	srv_box_put(s, b);
 }
+
+void h_box_clone(struct srv *s, struct srv_req *r, struct srv_resp *out)
+{
+	const char *name;
+	struct srv_box *b, *nb;
+	boxlite_box *clone = NULL;
+	boxlite_error *e = NULL;
+	json_t *q;
+	char msg[256];
+	int rc = srv_parse_clone(r->body, r->body_len, &q, &name, msg, sizeof(msg));
+
+	if (rc)
+		return srv_bad_request(out, r, rc, msg);
+	if ((b = route_box(s, r, out))) {
+		rc = boxlite_box_clone(b->box, 1, name ? (const char *const[]){ name } : NULL, &clone, &e);
+		srv_box_put(s, b);
+		if (rc < 0) {
+			srv_error_lib(out, r, rc, e, SRV_CTX_BOX);
+		} else if (!(nb = srv_box_adopt(s, clone))) {
+			boxlite_box_free(clone);
+			srv_error(out, r, 500, "InternalError", "internal", "out of memory");
+		} else {
+			reply_box(s, r, out, nb, 201);
+			srv_box_put(s, nb);
+		}
+	}
+	srv_req_free(q);
+}

@@ -461,6 +461,25 @@ int srv_parse_pull(const char *body, size_t len, json_t **json, const char **ref
 	return one_string(body, len, "reference", json, ref, err, n);
 }
 
+int srv_parse_clone(const char *body, size_t len, json_t **json, const char **name, char *err, size_t n)
+{
+	json_t *j = load_object(body, len, err, n);
+	int rc;
+
+	*json = NULL;
+	*name = NULL;
+	if (!j)
+		return SRV_BAD_REQUEST;
+	rc = only_keys(j, (const char *const[]){ "name", NULL }, err, n);
+	if (!rc && json_object_get(j, "name"))
+		rc = want_string(json_object_get(j, "name"), "name", name, err, n);
+	if (rc)
+		json_decref(j);
+	else
+		*json = j;
+	return rc;
+}
+
 int srv_parse_control(const char *text, size_t len, struct srv_control *out, char *err, size_t n)
 {
 	json_t *j = load_object(text, len, err, n), *t;

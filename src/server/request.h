@@ -63,6 +63,8 @@ int srv_parse_resize(const char *body, size_t len, uint16_t *cols, uint16_t *row
 int srv_parse_stop(const char *body, size_t len, uint32_t *timeout_ms, char *err, size_t errlen);
 /* CreateSnapshotRequest {"name": N}; *name points into *json. */
 int srv_parse_snapshot(const char *body, size_t len, json_t **json, const char **name, char *err, size_t errlen);
+/* CloneBoxRequest {"name": N} (name optional; *name NULL then). */
+int srv_parse_clone(const char *body, size_t len, json_t **json, const char **name, char *err, size_t errlen);
 /* PullImageRequest {"reference": "alpine:3.19"}; *ref points into *json. */
 int srv_parse_pull(const char *body, size_t len, json_t **json, const char **ref, char *err, size_t errlen);
 int srv_parse_control(const char *text, size_t len, struct srv_control *out, char *err, size_t errlen);

@@ -44,7 +44,7 @@ static const struct srv_route routes[] = {
 	R("GET", "/boxes/{box_id}/snapshots/{name}", h_snapshot_get, 0),
 	R("DELETE", "/boxes/{box_id}/snapshots/{name}", h_snapshot_delete, 0),
 	R("POST", "/boxes/{box_id}/snapshots/{name}/restore", h_snapshot_restore, 0),
-	R("POST", "/boxes/{box_id}/clone", h_unsupported, 0),
+	R("POST", "/boxes/{box_id}/clone", h_box_clone, 0),
 	R("POST", "/boxes/{box_id}/export", h_unsupported, 0),
 	/* Volumes over REST: unsupported, as in the reference server. */
 	R("POST", "/volumes", h_unsupported, 0),

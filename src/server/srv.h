@@ -204,6 +204,7 @@ void h_box_delete(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_box_start(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_box_stop(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_box_metrics(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_box_clone(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_exec_start(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_exec_get(struct srv *s, struct srv_req *r, struct srv_resp *out);
 void h_exec_kill(struct srv *s, struct srv_req *r, struct srv_resp *out);

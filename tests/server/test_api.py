@@ -15,7 +15,7 @@ def test_config_is_public(server):
     st, body, _ = server.request("GET", "/v1/config", key=None)
     assert st == 200
     assert body["capabilities"]["linux_capabilities_enabled"] is True
-    assert body["capabilities"]["clone_enabled"] is False
+    assert body["capabilities"]["export_enabled"] is False
 
 
 def test_auth(server):
@@ -138,7 +138,7 @@ def test_delete_running_by_default(server, box):
 
 def test_not_yet_supported_routes(server, box):
     bid = box["box_id"]
-    for method, path in [("POST", f"/v1/boxes/{bid}/clone"), ("POST", f"/v1/boxes/{bid}/export"),
+    for method, path in [("POST", f"/v1/boxes/{bid}/export"),
                          ("POST", "/v1/boxes/import"), ("GET", "/v1/volumes")]:
         expect_error(*server.request(method, path, {})[:2], 400, "unsupported")
 
@@ -233,3 +233,17 @@ def test_snapshot_routes(server, box):
     assert server.request("DELETE", f"/v1/boxes/{bid}/snapshots/first")[0] == 204
     expect_error(*server.request("DELETE", f"/v1/boxes/{bid}/snapshots/first")[:2], 404, "not_found")
     assert server.request("GET", "/v1/config", key=None)[1]["capabilities"]["snapshots_enabled"] is True
+
+
+def test_clone_route(server, box):
+    bid = box["box_id"]
+    st, c, _ = server.request("POST", f"/v1/boxes/{bid}/clone", {"name": "api-clone"})
+    assert st == 201, c
+    assert c["name"] == "api-clone" and c["box_id"] != bid and c["status"] == "configured"
+    expect_error(*server.request("POST", f"/v1/boxes/{bid}/clone", {"name": "api-clone"})[:2], 409, "already_exists")
+    st, c2, _ = server.request("POST", f"/v1/boxes/{bid}/clone")
+    assert st == 201 and c2["name"] is None
+    assert server.request("POST", f"/v1/boxes/{bid}/start")[0] == 200
+    expect_error(*server.request("POST", f"/v1/boxes/{bid}/clone", {})[:2], 409, "invalid_state")
+    for x in (c, c2):
+        assert server.request("DELETE", f"/v1/boxes/{x['box_id']}")[0] == 204

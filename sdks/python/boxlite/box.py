@@ -98,6 +98,12 @@ class Box:
         """The box's 12-character id."""
         return self._id
 
+    async def clone_box(self, *, options: Any = None, name: Optional[str] = None) -> "Box":
+        """A thin copy of this (stopped) box: a new box whose disk starts as
+        this one's is now, with its own id and hostname."""
+        native = await run_blocking(self._native.clone, name)
+        return self._runtime._track(native)
+
     @property
     def snapshot(self) -> SnapshotHandle:
         """The box's disk snapshots: ``create(name=)``, ``list()``, ``get``, ``remove``, ``restore``."""

@@ -307,6 +307,25 @@ static PyObject *box_stop(BoxObject *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
+static PyObject *wrap_box(PyObject *runtime, boxlite_box *box);
+
+/* clone(name=None) -> NativeBox: one thin copy of this stopped box */
+static PyObject *box_clone(BoxObject *self, PyObject *args)
+{
+	const char *name = NULL;
+	boxlite_box *clone = NULL;
+	boxlite_error *err = NULL;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "|z", &name) || box_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_clone(self->box, 1, name ? (const char *const[]){ name } : NULL, &clone, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	return wrap_box(self->runtime, clone);
+}
+
 /* snapshot_create(name) / _restore(name) / _remove(name) */
 static PyObject *box_snapshot_call(BoxObject *self, PyObject *args,
 				   int (*fn)(boxlite_box *, const char *, boxlite_error **))
@@ -506,6 +525,7 @@ static PyMethodDef box_methods[] = {
 	{ "inspect", (PyCFunction)box_inspect, METH_NOARGS, "inspect() -> the library's inspect JSON" },
 	{ "start", (PyCFunction)box_start, METH_NOARGS, "start(): boots the box (a running one: nothing)" },
 	{ "stop", (PyCFunction)box_stop, METH_VARARGS, "stop(timeout_ms=0)" },
+	{ "clone", (PyCFunction)box_clone, METH_VARARGS, "clone(name=None) -> NativeBox" },
 	{ "snapshot_create", (PyCFunction)box_snapshot_create, METH_VARARGS, "snapshot_create(name)" },
 	{ "snapshot_list", (PyCFunction)box_snapshot_list, METH_NOARGS, "snapshot_list() -> [dict], newest first" },
 	{ "snapshot_restore", (PyCFunction)box_snapshot_restore, METH_VARARGS, "snapshot_restore(name)" },

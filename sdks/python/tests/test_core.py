@@ -149,3 +149,25 @@ async def test_snapshots(runtime, image):
         assert await read() == "one\n"
     finally:
         await runtime.remove(box.id, force=True)
+
+
+async def test_clone_box(runtime, image):
+    box = await runtime.create(boxlite.BoxOptions(image=image, auto_remove=False), name="core-clone-src")
+    clone = None
+    try:
+        ex = await box.exec("sh", ["-c", "echo cloned > /root/f; sync"])
+        assert (await ex.wait()).exit_code == 0
+        await box.stop()
+        clone = await box.clone_box(name="core-clone")
+        assert clone.id != box.id and clone.name == "core-clone"
+        assert (await clone.info()).state.status == "configured"
+        ex = await clone.exec("sh", ["-c", "cat /root/f; hostname"])
+        out = await ex.stdout().read_all()
+        await ex.wait()
+        assert out.split() == ["cloned", clone.id]
+        with pytest.raises(errors.AlreadyExistsError):
+            await box.clone_box(name="core-clone")
+    finally:
+        if clone is not None:
+            await runtime.remove(clone.id, force=True)
+        await runtime.remove(box.id, force=True)

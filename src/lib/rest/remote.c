@@ -84,7 +84,7 @@ static void info_of(json_t *j, boxlite_box_info *info)
 	memcpy(info, &full, full.struct_size);
 }
 
-static int wrap(boxlite_runtime *rt, json_t *j, boxlite_box **out, struct bx_error *err)
+int bx_remote_box_from_json(boxlite_runtime *rt, json_t *j, boxlite_box **out, struct bx_error *err)
 {
 	boxlite_box *box = bx_box_alloc(rt);
 	struct bx_rbox *rb = calloc(1, sizeof(*rb));
@@ -227,7 +227,7 @@ int bx_remote_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite_
 					      strv_json(o->cap_drop)));
 	rc = bx_rest_json(rt->remote, "POST", "/boxes", req, &resp, NULL, err);
 	json_decref(req);
-	return rc < 0 ? rc : wrap(rt, resp, out, err);
+	return rc < 0 ? rc : bx_remote_box_from_json(rt, resp, out, err);
 }
 
 int bx_remote_get(boxlite_runtime *rt, const char *key, boxlite_box **out, struct bx_error *err)
@@ -242,7 +242,7 @@ int bx_remote_get(boxlite_runtime *rt, const char *key, boxlite_box **out, struc
 			      key ? key : "");
 	rc = bx_rest_json(rt->remote, "GET", p, NULL, &resp, NULL, err);
 	free(p);
-	return rc < 0 ? rc : wrap(rt, resp, out, err);
+	return rc < 0 ? rc : bx_remote_box_from_json(rt, resp, out, err);
 }
 
 const char *bx_remote_box_id(const boxlite_box *box)
@@ -341,4 +341,24 @@ int bx_remote_stats(boxlite_box *box, boxlite_box_stats *out, struct bx_error *e
 		out->host_rss_bytes = (uint64_t)json_integer_value(mem);
 	json_decref(resp);
 	return json_is_integer(mem) ? 0 : bx_err(err, -ENOTCONN, "box %s is not running", box->remote->id);
+}
+
+int bx_remote_clone(boxlite_box *box, size_t count, const char *const *names, boxlite_box **out, struct bx_error *err)
+{
+	/* The API clones one at a time, as the reference's clients call it. */
+	for (size_t i = 0; i < count; i++) {
+		json_t *resp = NULL;
+		int rc = call(box, "POST", "/clone", names && names[i] ? json_pack("{s:s}", "name", names[i]) : json_object(),
+			      &resp, err);
+		if (rc == 0)
+			rc = bx_remote_box_from_json(box->rt, resp, &out[i], err);
+		if (rc < 0) {
+			for (size_t k = 0; k < i; k++) {
+				bx_remote_remove(out[k], NULL);
+				out[k] = NULL;
+			}
+			return rc;
+		}
+	}
+	return 0;
 }

@@ -4,6 +4,8 @@
 #ifndef BOXLITE_LIB_REMOTE_H
 #define BOXLITE_LIB_REMOTE_H
 
+#include <jansson.h>
+
 #include "internal.h"
 
 struct bx_rest;
@@ -29,6 +31,10 @@ int bx_remote_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite_
 int bx_remote_get(boxlite_runtime *rt, const char *key, boxlite_box **out, struct bx_error *err);
 
 const char *bx_remote_box_id(const boxlite_box *box);
+/* A handle on the Box document j (taken). */
+int bx_remote_box_from_json(boxlite_runtime *rt, json_t *j, boxlite_box **out, struct bx_error *err);
+/* count POST .../clone calls. */
+int bx_remote_clone(boxlite_box *box, size_t count, const char *const *names, boxlite_box **out, struct bx_error *err);
 void bx_remote_box_free(boxlite_box *box);
 int bx_remote_start(boxlite_box *box, struct bx_error *err);
 int bx_remote_stop(boxlite_box *box, uint32_t timeout_ms, struct bx_error *err);
