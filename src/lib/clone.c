@@ -78,20 +78,12 @@ static int has_anonymous_volume(const boxlite_box *box)
 
 void bx_clone_undo(boxlite_runtime *rt, const char *box_dir, const char *id)
 {
-	char disk[PATH_MAX], base[PATH_MAX], marker[PATH_MAX], backing[PATH_MAX];
-	uint64_t size;
+	char disk[PATH_MAX], base[PATH_MAX], marker[PATH_MAX];
 
 	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box_dir);
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
 	base_path(rt->home, id, base, sizeof(base));
-	if (access(base, F_OK) == 0) {
-		if (bx_qcow2_read_header(disk, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, base))
-			unlink(disk);
-		if (access(disk, F_OK) < 0) {
-			chmod(base, 0644);
-			rename(base, disk);
-		}
-	}
+	bx_layer_put_back(disk, base);
 	unlink(marker);
 }
 
@@ -176,23 +168,15 @@ out:
 
 int bx_clone_recover(boxlite_runtime *rt, const char *box_dir)
 {
-	char marker[PATH_MAX], id[16] = "", base[PATH_MAX], boxes[PATH_MAX], p[PATH_MAX], backing[PATH_MAX];
+	char marker[PATH_MAX], id[9], base[PATH_MAX], boxes[PATH_MAX], p[PATH_MAX], backing[PATH_MAX];
 	struct dirent *de;
 	uint64_t size;
-	int fd, used = 0;
-	ssize_t n;
+	int used = 0;
 	DIR *d;
 
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
-	if ((fd = open(marker, O_RDONLY | O_CLOEXEC)) < 0)
+	if (!bx_pending_read(marker, id))
 		return 0;
-	n = read(fd, id, 8);
-	close(fd);
-	if (n != 8 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789") != 8) {
-		unlink(marker);
-		return 0;
-	}
-	id[8] = 0;
 	base_path(rt->home, id, base, sizeof(base));
 	/* A clone recorded on the base: the clone finished; keep all. */
 	snprintf(boxes, sizeof(boxes), "%s/boxes", rt->home);

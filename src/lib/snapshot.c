@@ -172,59 +172,70 @@ out:
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }
 
+void bx_layer_put_back(const char *disk, const char *layer)
+{
+	char backing[PATH_MAX];
+	uint64_t size;
+
+	if (access(layer, F_OK) < 0)
+		return;
+	/* The overlay made over it (if any) is empty: drop it. */
+	if (bx_qcow2_read_header(disk, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, layer))
+		unlink(disk);
+	if (access(disk, F_OK) < 0) {
+		chmod(layer, 0644);
+		rename(layer, disk);
+	}
+}
+
+int bx_pending_read(const char *marker, char id[9])
+{
+	ssize_t n;
+	int fd = open(marker, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, id, 8);
+	close(fd);
+	id[8] = 0;
+	if (n != 8 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789") != 8) {
+		unlink(marker); /* nothing was moved before a whole marker was in */
+		return 0;
+	}
+	return 1;
+}
+
 void bx_snapshot_undo(const char *box_dir, const char *id)
 {
-	char disk[PATH_MAX], sdisk[PATH_MAX], sdir[PATH_MAX], marker[PATH_MAX], backing[PATH_MAX];
-	uint64_t size;
+	char disk[PATH_MAX], sdisk[PATH_MAX], sdir[PATH_MAX], marker[PATH_MAX];
 
 	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box_dir);
 	snprintf(sdir, sizeof(sdir), "%s/snapshots/%s", box_dir, id);
 	snprintf(sdisk, sizeof(sdisk), "%s/disk.qcow2", sdir);
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
-	if (access(sdisk, F_OK) == 0) {
-		/* The new overlay (if made) is empty: drop it, put the disk back. */
-		if (bx_qcow2_read_header(disk, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, sdisk))
-			unlink(disk);
-		if (access(disk, F_OK) < 0) {
-			chmod(sdisk, 0644);
-			rename(sdisk, disk);
-		}
-	}
+	bx_layer_put_back(disk, sdisk);
 	rmdir(sdir);
 	unlink(marker);
 }
 
 int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *box_id, struct bx_error *err)
 {
-	char marker[PATH_MAX], id[16] = "";
-	struct bx_snapshot_record rec;
-	ssize_t n;
-	int fd;
+	char marker[PATH_MAX], id[9];
+	struct bx_snapshot_record *v;
+	size_t cnt;
+	int have = 0;
 
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
-	if ((fd = open(marker, O_RDONLY | O_CLOEXEC)) < 0)
+	if (!bx_pending_read(marker, id))
 		return 0;
-	n = read(fd, id, 8);
-	close(fd);
-	if (n != 8 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789") != 8) {
-		unlink(marker); /* nothing was moved before a whole marker was in */
+	if (bx_store_snapshot_list(rt->store, box_id, &v, &cnt, err) < 0)
+		return err ? err->code : -EIO;
+	for (size_t i = 0; i < cnt; i++)
+		have |= !strcmp(v[i].id, id);
+	bx_snapshot_records_free(v, cnt);
+	if (have) { /* it completed; only the marker was left */
+		unlink(marker);
 		return 0;
-	}
-	id[8] = 0;
-	{
-		struct bx_snapshot_record *v;
-		size_t cnt;
-		int have = 0;
-		if (bx_store_snapshot_list(rt->store, box_id, &v, &cnt, err) < 0)
-			return err->code;
-		for (size_t i = 0; i < cnt; i++)
-			have |= !strcmp(v[i].id, id);
-		bx_snapshot_records_free(v, cnt);
-		(void)rec;
-		if (have) { /* it completed; only the marker was left */
-			unlink(marker);
-			return 0;
-		}
 	}
 	bx_snapshot_undo(box_dir, id);
 	return 1;

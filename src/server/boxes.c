@@ -75,6 +75,19 @@ int srv_box_get(struct srv *s, const char *key, struct srv_box **out, boxlite_er
 	return 0;
 }
 
+struct srv_box *srv_route_box(struct srv *s, struct srv_req *r, struct srv_resp *out)
+{
+	struct srv_box *b = NULL;
+	boxlite_error *e = NULL;
+	int rc = srv_box_get(s, r->params[0], &b, &e);
+
+	if (rc < 0) {
+		srv_error_lib(out, r, rc, e, SRV_CTX_BOX);
+		return NULL;
+	}
+	return b;
+}
+
 struct srv_box *srv_box_adopt(struct srv *s, boxlite_box *box)
 {
 	struct srv_box *b;

@@ -187,23 +187,9 @@ void h_box_list(struct srv *s, struct srv_req *r, struct srv_resp *out)
 	srv_json(out, 200, json_pack("{s:o}", "boxes", arr));
 }
 
-/* The {box_id} of the route, locked; answers 404 itself when missing. */
-static struct srv_box *route_box(struct srv *s, struct srv_req *r, struct srv_resp *out)
-{
-	struct srv_box *b = NULL;
-	boxlite_error *e = NULL;
-	int rc = srv_box_get(s, r->params[0], &b, &e);
-
-	if (rc < 0) {
-		srv_error_lib(out, r, rc, e, SRV_CTX_BOX);
-		return NULL;
-	}
-	return b;
-}
-
 void h_box_get(struct srv *s, struct srv_req *r, struct srv_resp *out)
 {
-	struct srv_box *b = route_box(s, r, out);
+	struct srv_box *b = srv_route_box(s, r, out);
 	if (!b)
 		return;
 	reply_box(s, r, out, b, 200);
@@ -226,7 +212,7 @@ void h_box_delete(struct srv *s, struct srv_req *r, struct srv_resp *out)
 
 	if (force < 0)
 		return srv_error(out, r, 400, "InvalidArgumentError", "invalid_argument", "force must be true or false");
-	if (!(b = route_box(s, r, out)))
+	if (!(b = srv_route_box(s, r, out)))
 		return;
 	rc = boxlite_box_info_get(b->box, &info, &e);
 	if (rc == 0 && !force &&
@@ -250,7 +236,7 @@ void h_box_delete(struct srv *s, struct srv_req *r, struct srv_resp *out)
 
 void h_box_start(struct srv *s, struct srv_req *r, struct srv_resp *out)
 {
-	struct srv_box *b = route_box(s, r, out);
+	struct srv_box *b = srv_route_box(s, r, out);
 	boxlite_error *e = NULL;
 	int rc;
 
@@ -276,7 +262,7 @@ void h_box_stop(struct srv *s, struct srv_req *r, struct srv_resp *out)
 
 	if (rc)
 		return srv_bad_request(out, r, rc, msg);
-	if (!(b = route_box(s, r, out)))
+	if (!(b = srv_route_box(s, r, out)))
 		return;
 	rc = boxlite_box_stop(b->box, timeout_ms ? timeout_ms : 1, &e);
 	if (rc < 0) {
@@ -296,7 +282,7 @@ static json_t *ms_since(uint64_t from, uint64_t to)
 void h_box_metrics(struct srv *s, struct srv_req *r, struct srv_resp *out)
 {
 	boxlite_box_stats st = { .struct_size = sizeof(st) };
-	struct srv_box *b = route_box(s, r, out);
+	struct srv_box *b = srv_route_box(s, r, out);
 	boxlite_error *e = NULL;
 	const boxlite_timings *t = &st.timings;
 	int rc;
@@ -338,7 +324,7 @@ void h_box_clone(struct srv *s, struct srv_req *r, struct srv_resp *out)
 
 	if (rc)
 		return srv_bad_request(out, r, rc, msg);
-	if ((b = route_box(s, r, out))) {
+	if ((b = srv_route_box(s, r, out))) {
 		rc = boxlite_box_clone(b->box, 1, name ? (const char *const[]){ name } : NULL, &clone, &e);
 		srv_box_put(s, b);
 		if (rc < 0) {

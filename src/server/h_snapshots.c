@@ -13,18 +13,6 @@ static json_t *snapshot_json(const boxlite_snapshot_info *s)
 			 "size_bytes", (json_int_t)s->size_bytes);
 }
 
-static struct srv_box *route_box(struct srv *s, struct srv_req *r, struct srv_resp *out)
-{
-	struct srv_box *b = NULL;
-	boxlite_error *e = NULL;
-	int rc = srv_box_get(s, r->params[0], &b, &e);
-	if (rc < 0) {
-		srv_error_lib(out, r, rc, e, SRV_CTX_BOX);
-		return NULL;
-	}
-	return b;
-}
-
 /* The box's snapshot named name as JSON, or NULL with the error answered. */
 static json_t *find(struct srv_box *b, const char *name, struct srv_req *r, struct srv_resp *out)
 {
@@ -58,7 +46,7 @@ void h_snapshot_create(struct srv *s, struct srv_req *r, struct srv_resp *out)
 
 	if (rc)
 		return srv_bad_request(out, r, rc, msg);
-	if ((b = route_box(s, r, out))) {
+	if ((b = srv_route_box(s, r, out))) {
 		if ((rc = boxlite_box_snapshot_create(b->box, name, &e)) < 0)
 			srv_error_lib(out, r, rc, e, SRV_CTX_BOX);
 		else if ((j = find(b, name, r, out)))
@@ -72,7 +60,7 @@ void h_snapshot_list(struct srv *s, struct srv_req *r, struct srv_resp *out)
 {
 	boxlite_snapshot_info *v = NULL;
 	boxlite_error *e = NULL;
-	struct srv_box *b = route_box(s, r, out);
+	struct srv_box *b = srv_route_box(s, r, out);
 	size_t n = 0;
 	int rc;
 
@@ -92,7 +80,7 @@ void h_snapshot_list(struct srv *s, struct srv_req *r, struct srv_resp *out)
 
 void h_snapshot_get(struct srv *s, struct srv_req *r, struct srv_resp *out)
 {
-	struct srv_box *b = route_box(s, r, out);
+	struct srv_box *b = srv_route_box(s, r, out);
 	json_t *j;
 
 	if (!b)
@@ -106,7 +94,7 @@ void h_snapshot_get(struct srv *s, struct srv_req *r, struct srv_resp *out)
 static void name_call(struct srv *s, struct srv_req *r, struct srv_resp *out,
 		      int (*fn)(boxlite_box *, const char *, boxlite_error **))
 {
-	struct srv_box *b = route_box(s, r, out);
+	struct srv_box *b = srv_route_box(s, r, out);
 	boxlite_error *e = NULL;
 	int rc;
 

@@ -129,6 +129,9 @@ struct srv_box {
 	uint64_t commands, exec_errors, bytes_in, bytes_out;
 };
 int srv_box_get(struct srv *s, const char *key, struct srv_box **out, boxlite_error **err);
+/* The route's {box_id}, locked (srv_box_put), or NULL having answered
+ * the error (404 ...). */
+struct srv_box *srv_route_box(struct srv *s, struct srv_req *r, struct srv_resp *out);
 /* Adopts a handle this server created (locked and referenced, as get); the
  * server keeps it to the end, when freeing it stops the box unless detached. */
 struct srv_box *srv_box_adopt(struct srv *s, boxlite_box *box);

@@ -24,6 +24,7 @@ class SnapshotInfo:
         self.size_bytes: int = d["size_bytes"]
 
     def to_dict(self) -> Dict[str, Any]:
+        """The fields, as a dict."""
         return dict(self.__dict__)
 
     def __repr__(self) -> str:
