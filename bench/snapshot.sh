@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/snapshot: what snapshots and clones cost against making a new box,
+# same home, same run (docs/snapshots.md).
+#   1. `snapshot create` of a stopped box with MIB MiB written, median of N,
+#      against `run --rm IMAGE true` (a new box, booted and removed).
+#   2. `clone -n 10` of that box against 10 x `create` of a new box, and
+#      the disk space the 10 clones take against what the source holds.
+# Export/import figures come with export (issue 29, slice 3).
+# Usage: bench/snapshot.sh [N] [MIB]   (defaults 5, 256)
+set -euo pipefail
+N=${1:-5}
+MIB=${2:-256}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BOXLITE_BUILD:-$ROOT/build}
+WORK=$(mktemp -d /tmp/boxlite-bench-snap.XXXXXX)
+export BOXLITE_HOME=$WORK/home
+B="$BUILD/bin/boxlite"
+IMG=localhost/busybox:latest
+cleanup() { ids=$("$B" ls -aq 2>/dev/null || true); [ -z "$ids" ] || "$B" rm -f $ids >/dev/null 2>&1; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+"$B" create --name src --disk-size 2 "$IMG" >/dev/null
+"$B" exec src -- sh -c "head -c $((MIB << 20)) /dev/urandom > /root/data; sync"
+"$B" stop src >/dev/null
+"$B" run --rm "$IMG" true # warm the image and the template
+
+snap=$(for i in $(seq "$N"); do
+	s=$(now); "$B" snapshot create src "s$i" >/dev/null; e=$(now); echo "$e - $s" | bc -l
+done | median)
+run=$(for i in $(seq "$N"); do
+	s=$(now); "$B" run --rm "$IMG" true >/dev/null; e=$(now); echo "$e - $s" | bc -l
+done | median)
+printf 'snapshot create (%s MiB written, median of %s): %.1f ms   run --rm true: %.1f ms   ratio %.3f\n' \
+	"$MIB" "$N" "$(echo "$snap*1000" | bc -l)" "$(echo "$run*1000" | bc -l)" "$(echo "$snap/$run" | bc -l)"
+
+s=$(now); "$B" clone src -n 10 >"$WORK/clones"; e=$(now); clone=$(echo "$e - $s" | bc -l)
+s=$(now); for i in $(seq 10); do "$B" create "$IMG" >>"$WORK/creates"; done; e=$(now); create=$(echo "$e - $s" | bc -l)
+printf 'clone -n 10: %.1f ms   10 x create: %.1f ms   ratio %.2f\n' "$(echo "$clone*1000" | bc -l)" \
+	"$(echo "$create*1000" | bc -l)" "$(echo "$clone/$create" | bc -l)"
+src_kb=$(du -sk "$BOXLITE_HOME/boxes/$("$B" inspect -f '{{.Id}}' src)" | cut -f1)
+clones_kb=0
+for id in $(cat "$WORK/clones"); do clones_kb=$((clones_kb + $(du -sk "$BOXLITE_HOME/boxes/$id" | cut -f1))); done
+printf 'disk: source %d KiB (with its snapshots), the 10 clones %d KiB together (%.4f of the source)\n' \
+	"$src_kb" "$clones_kb" "$(echo "$clones_kb/$src_kb" | bc -l)"
