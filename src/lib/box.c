@@ -97,18 +97,6 @@ void bx_box_destroy(boxlite_box *box)
 
 /* ---- the config document kept in the store */
 
-static json_t *strv_json(char *const *v)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && v && v[i]; i++)
-		if (json_array_append_new(a, json_string(v[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
 static char **json_strv(json_t *a)
 {
 	size_t n = json_array_size(a), i;
@@ -131,8 +119,8 @@ char *bx_box_config_json(const boxlite_box *box)
 	json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:b, s:b, s:b, s:o, s:s, s:o, s:o*}", "image", box->image,
 			      "cpus", (int)box->cpus, "memory_mib", (int)box->memory_mib, "disk_size_gb",
 			      (int)box->disk_size_gb, "network", box->network, "detach", box->detach,
-			      "auto_remove", box->auto_remove, "env", strv_json(box->env), "workdir",
-			      box->workdir, "command", strv_json(box->main_argv), "user",
+			      "auto_remove", box->auto_remove, "env", bx_strv_json((const char *const *)box->env), "workdir",
+			      box->workdir, "command", bx_strv_json((const char *const *)box->main_argv), "user",
 			      box->user ? json_string(box->user) : NULL);
 	char *s;
 

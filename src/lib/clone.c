@@ -37,24 +37,12 @@ static void base_path(const char *home, const char *id, char *out, size_t n)
 	snprintf(out, n, "%s/bases/%s.qcow2", home, id);
 }
 
-/* The raw file at the bottom of path's chain (the image's base). */
-static int bottom_of(const char *path, char *out, size_t n, struct bx_error *err)
+/* Keeps the raw file at the bottom of a chain (the image's base). */
+static int keep_raw(void *ud, const char *file, int is_qcow2)
 {
-	char cur[PATH_MAX], next[PATH_MAX];
-	uint64_t size;
-
-	snprintf(cur, sizeof(cur), "%s", path);
-	for (int depth = 0; depth < 64; depth++) {
-		int rc = bx_qcow2_read_header(cur, &size, next, sizeof(next), NULL);
-		if (rc == -EINVAL) { /* not qcow2: the raw base */
-			snprintf(out, n, "%s", cur);
-			return 0;
-		}
-		if (rc < 0 || !next[0])
-			return bx_err(err, -EIO, "%s: no image base at the bottom of its chain", path);
-		snprintf(cur, sizeof(cur), "%s", next);
-	}
-	return bx_err(err, -ELOOP, "%s: its chain is too long", path);
+	if (!is_qcow2)
+		snprintf(ud, PATH_MAX, "%s", file);
+	return 0;
 }
 
 /* Whether the box directory holds something the base backs onto. */
@@ -92,7 +80,7 @@ BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *cons
 {
 	BX_REMOTE(box && box->remote && out && count, bx_remote_clone(box, count, names, out, &e_));
 	struct bx_error err = { 0 };
-	char disk[PATH_MAX], bases[PATH_MAX], base[PATH_MAX], bottom[PATH_MAX], id[9], msg[512];
+	char disk[PATH_MAX], bases[PATH_MAX], base[PATH_MAX], bottom[PATH_MAX], id[9];
 	uint64_t size;
 	size_t made = 0;
 	int lock = -1, dirfd = -1, rc;
@@ -113,9 +101,14 @@ BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *cons
 		goto out;
 	}
 	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box->dir);
+	bottom[0] = 0;
 	if ((rc = bx_qcow2_read_header(disk, &size, base, sizeof(base), &err)) < 0 ||
-	    (rc = bottom_of(disk, bottom, sizeof(bottom), &err)) < 0)
+	    (rc = bx_qcow2_walk(disk, keep_raw, bottom, &err)) < 0)
 		goto out;
+	if (!bottom[0]) {
+		rc = bx_err(&err, -EIO, "%s: no image base at the bottom of its chain", disk);
+		goto out;
+	}
 	bx_snapshot_new_id(id);
 	snprintf(bases, sizeof(bases), "%s/bases", box->rt->home);
 	if (mkdir(bases, 0755) < 0 && errno != EEXIST) {
@@ -134,13 +127,8 @@ BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *cons
 		goto undo;
 	}
 	/* Standalone of the source's directory (its snapshot layers go with it). */
-	if (backs_into(base, box->dir)) {
-		char qemu_img[PATH_MAX];
-		const char *argv[] = { qemu_img, "rebase", "-q", "-f", "qcow2", "-b", bottom, "-F", "raw", base, NULL };
-		if ((rc = bx_find_tool("qemu-img", qemu_img, sizeof(qemu_img), &err)) < 0 ||
-		    (rc = bx_run_tool(argv, msg, sizeof(msg), &err)) < 0)
-			goto undo;
-	}
+	if (backs_into(base, box->dir) && (rc = bx_disk_rebase(box->rt->qemu, base, bottom, &err)) < 0)
+		goto undo;
 	chmod(base, 0444);
 	if ((rc = bx_qcow2_create_overlay(disk, base, "qcow2", size, &err)) < 0)
 		goto undo;
@@ -197,57 +185,49 @@ int bx_clone_recover(boxlite_runtime *rt, const char *box_dir)
 	return 1;
 }
 
-/* Adds the files of path's chain that live in bases/ to the set. */
-static void mark_chain(const char *path, const char *bases, char (*set)[PATH_MAX], size_t *n, size_t cap)
-{
-	char cur[PATH_MAX], next[PATH_MAX];
-	uint64_t size;
+/* The bases in use, as bx_bases_gc collects them. */
+struct used_bases {
+	const char *prefix; /* "<home>/bases/" */
+	char (*set)[PATH_MAX];
+	size_t n, cap;
+};
 
-	snprintf(cur, sizeof(cur), "%s", path);
-	for (int depth = 0; depth < 64; depth++) {
-		if (bx_qcow2_read_header(cur, &size, next, sizeof(next), NULL) < 0 || !next[0])
-			return;
-		if (!strncmp(next, bases, strlen(bases)) && *n < cap)
-			snprintf(set[(*n)++], PATH_MAX, "%s", next);
-		snprintf(cur, sizeof(cur), "%s", next);
-	}
+static int mark_base(void *ud, const char *file, int is_qcow2)
+{
+	struct used_bases *u = ud;
+	if (!strncmp(file, u->prefix, strlen(u->prefix)) && u->n < u->cap)
+		snprintf(u->set[u->n++], PATH_MAX, "%s", file);
+	return 0;
 }
 
 void bx_bases_gc(boxlite_runtime *rt)
 {
 	char bases[PATH_MAX], boxes[PATH_MAX], p[PATH_MAX];
-	char (*used)[PATH_MAX] = calloc(1024, PATH_MAX);
-	size_t n = 0;
-	struct dirent *de, *se;
-	DIR *d, *sd;
+	struct used_bases u = { .prefix = bases, .cap = 1024 };
+	struct dirent *de;
+	DIR *d;
 
 	snprintf(bases, sizeof(bases), "%s/bases/", rt->home);
 	snprintf(boxes, sizeof(boxes), "%s/boxes", rt->home);
-	if (!used || !(d = opendir(boxes))) {
-		free(used);
+	if (!(d = opendir(bases)))
+		return; /* no clone was ever made: no need to read every box's disks */
+	while ((de = readdir(d)) && de->d_name[0] == '.')
+		;
+	closedir(d);
+	if (!de || !(u.set = calloc(u.cap, PATH_MAX)) || !(d = opendir(boxes))) {
+		free(u.set);
 		return;
 	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(p, sizeof(p), "%s/%s/disk.qcow2", boxes, de->d_name);
-		mark_chain(p, bases, used, &n, 1024);
-		snprintf(p, sizeof(p), "%s/%s/snapshots", boxes, de->d_name);
-		if ((sd = opendir(p))) {
-			while ((se = readdir(sd))) {
-				char sp[PATH_MAX];
-				if (se->d_name[0] == '.')
-					continue;
-				snprintf(sp, sizeof(sp), "%s/%s/snapshots/%s/disk.qcow2", boxes, de->d_name, se->d_name);
-				mark_chain(sp, bases, used, &n, 1024);
-			}
-			closedir(sd);
-		}
+		snprintf(p, sizeof(p), "%s/%s", boxes, de->d_name);
+		bx_disk_walk_box(p, mark_base, &u);
 	}
 	closedir(d);
 	/* A full set (over 1024 bases in use) keeps everything: better a
 	 * leftover than a base gone from under a box. */
-	if (n < 1024 && (d = opendir(bases))) {
+	if (u.n < u.cap && (d = opendir(bases))) {
 		time_t now = time(NULL);
 		while ((de = readdir(d))) {
 			int keep = de->d_name[0] == '.';
@@ -256,8 +236,8 @@ void bx_bases_gc(boxlite_runtime *rt)
 			/* A base made moments ago may not have its overlays yet. */
 			if (stat(p, &st) == 0 && now - st.st_ctime < 600)
 				keep = 1;
-			for (size_t i = 0; i < n && !keep; i++)
-				keep = !strcmp(used[i], p);
+			for (size_t i = 0; i < u.n && !keep; i++)
+				keep = !strcmp(u.set[i], p);
 			if (!keep) {
 				chmod(p, 0644);
 				unlink(p);
@@ -265,5 +245,5 @@ void bx_bases_gc(boxlite_runtime *rt)
 		}
 		closedir(d);
 	}
-	free(used);
+	free(u.set);
 }

@@ -1,9 +1,16 @@
 /* Per-box disks: a qcow2 copy-on-write overlay over the image's ext4 base,
- * written natively (qcow2.c): box creation spawns no qemu-img. */
+ * written natively (qcow2.c): box creation spawns no qemu-img. Snapshot
+ * removal and clones rebase layers with it (bx_disk_rebase). */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "internal.h"
+#include "disk.h"
+#include "fsutil.h"
 #include "qcow2.h"
 
 int bx_disk_create_overlay(const char *base, const char *overlay, uint64_t size, struct bx_error *err)
@@ -19,4 +26,53 @@ int bx_disk_create_overlay(const char *base, const char *overlay, uint64_t size,
 		return bx_err(err, -EINVAL, "a disk of %llu MiB is smaller than the image's (%llu MiB)",
 			      (unsigned long long)(size >> 20), (unsigned long long)((uint64_t)st.st_size >> 20));
 	return bx_qcow2_create_overlay(overlay, base, "raw", size ? size : (uint64_t)st.st_size, err);
+}
+
+int bx_disk_walk_box(const char *box_dir, int (*visit)(void *ud, const char *file, int is_qcow2), void *ud)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/disk.qcow2", box_dir);
+	if ((rc = bx_qcow2_walk(path, visit, ud, NULL)) > 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/snapshots", box_dir);
+	if (!(d = opendir(path)))
+		return 0;
+	rc = 0;
+	while (rc <= 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/snapshots/%s/disk.qcow2", box_dir, de->d_name);
+		rc = bx_qcow2_walk(path, visit, ud, NULL);
+	}
+	closedir(d);
+	return rc > 0 ? rc : 0;
+}
+
+int bx_disk_rebase(const char *qemu, const char *image, const char *backing, struct bx_error *err)
+{
+	char qemu_img[PATH_MAX], below[PATH_MAX], msg[512];
+	const char *slash = strrchr(qemu, '/');
+	uint64_t size;
+	struct stat st;
+	int rc, qcow2 = bx_qcow2_read_header(backing, &size, below, sizeof(below), NULL) == 0;
+	const char *argv[] = { qemu_img, "rebase", "-q", "-f", "qcow2", "-b", backing, "-F", qcow2 ? "qcow2" : "raw",
+			       image, NULL };
+
+	if (!backing[0]) { /* standalone: no backing, no format */
+		argv[7] = image;
+		argv[8] = NULL;
+	}
+	snprintf(qemu_img, sizeof(qemu_img), "%.*sqemu-img", slash ? (int)(slash - qemu + 1) : 0, qemu);
+	if (access(qemu_img, X_OK) < 0 && (rc = bx_find_tool("qemu-img", qemu_img, sizeof(qemu_img), err)) < 0)
+		return rc;
+	if (stat(image, &st) < 0)
+		return bx_err_sys(err, -errno, "%s", image);
+	chmod(image, st.st_mode | 0200);
+	rc = bx_run_tool(argv, msg, sizeof(msg), err);
+	chmod(image, st.st_mode);
+	return rc;
 }

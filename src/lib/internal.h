@@ -115,9 +115,7 @@ int bx_accel_decide(boxlite_runtime *rt, struct bx_error *err);
 struct bx_image;
 int bx_images_resolve(boxlite_runtime *rt, const char *ref, struct bx_image *out, struct bx_error *err);
 
-/* disk.c: overlay over the raw base, of size bytes (0: the base's size;
- * never smaller than it). */
-int bx_disk_create_overlay(const char *base, const char *overlay, uint64_t size, struct bx_error *err);
+#include "disk.h"
 
 /* options.c: 1..64 of [A-Za-z0-9_.-], starting alphanumeric. */
 int bx_valid_box_name(const char *name);

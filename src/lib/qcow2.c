@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -189,4 +191,25 @@ int bx_qcow2_read_header(const char *path, uint64_t *size, char *backing, size_t
 out:
 	close(fd);
 	return rc;
+}
+
+int bx_qcow2_walk(const char *top, int (*visit)(void *ud, const char *file, int is_qcow2), void *ud,
+		  struct bx_error *err)
+{
+	char cur[PATH_MAX], next[PATH_MAX];
+	uint64_t size;
+	int rc = bx_qcow2_read_header(top, &size, next, sizeof(next), err);
+
+	if (rc < 0)
+		return rc;
+	for (int depth = 0; next[0] && depth < BX_QCOW2_MAX_CHAIN; depth++) {
+		int qcow2;
+		snprintf(cur, sizeof(cur), "%s", next);
+		qcow2 = bx_qcow2_read_header(cur, &size, next, sizeof(next), NULL) == 0;
+		if (!qcow2)
+			next[0] = 0;
+		if ((rc = visit(ud, cur, qcow2)) != 0)
+			return rc;
+	}
+	return 0;
 }

@@ -22,4 +22,14 @@ int bx_qcow2_create_overlay(const char *path, const char *backing, const char *b
  * ("" when none). Returns 0; -EINVAL when it is not a qcow2 image; -errno. */
 int bx_qcow2_read_header(const char *path, uint64_t *size, char *backing, size_t backing_size, struct bx_error *err);
 
+/* The longest chain of layers followed (the jail follows as many). */
+#define BX_QCOW2_MAX_CHAIN 64
+
+/* Walks the layers below top, a qcow2 image: calls visit(ud, file, is_qcow2)
+ * for each backing file in turn, the last being the raw base (is_qcow2 0),
+ * until visit returns nonzero, which is then returned. 0 at the chain's
+ * end; -errno when top cannot be read as qcow2. */
+int bx_qcow2_walk(const char *top, int (*visit)(void *ud, const char *file, int is_qcow2), void *ud,
+		  struct bx_error *err);
+
 #endif

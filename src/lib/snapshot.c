@@ -64,26 +64,10 @@ static int lock_stopped(boxlite_box *box, const char *what, int *lock, struct bx
 	return rc;
 }
 
-/* How many overlays stand above the image base from disk. */
-static int chain_depth(const char *disk, struct bx_error *err)
+static int count_layer(void *ud, const char *file, int is_qcow2)
 {
-	char cur[PATH_MAX], next[PATH_MAX];
-	uint64_t size;
-	int depth = 0;
-
-	snprintf(cur, sizeof(cur), "%s", disk);
-	for (;;) {
-		int rc = bx_qcow2_read_header(cur, &size, next, sizeof(next), err);
-		if (rc == -EINVAL) { /* raw: the base */
-			bx_err_clear(err);
-			return depth;
-		}
-		if (rc < 0)
-			return rc;
-		if (!next[0] || ++depth > 64)
-			return depth;
-		snprintf(cur, sizeof(cur), "%s", next);
-	}
+	*(int *)ud += is_qcow2;
+	return 0;
 }
 
 void bx_snapshot_new_id(char id[9])
@@ -119,10 +103,9 @@ BX_EXPORT int boxlite_box_snapshot_create(boxlite_box *box, const char *name, bo
 	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box->dir);
 	if ((rc = bx_qcow2_read_header(disk, &size, backing, sizeof(backing), &err)) < 0)
 		goto out;
-	if ((depth = chain_depth(disk, &err)) < 0) {
-		rc = depth;
+	depth = 1; /* disk.qcow2 itself, then the layers below it */
+	if ((rc = bx_qcow2_walk(disk, count_layer, &depth, &err)) < 0)
 		goto out;
-	}
 	if (depth >= MAX_CHAIN) {
 		rc = bx_err(&err, -E2BIG, "box %s has %d snapshots stacked on its disk: remove some first", box->id, depth);
 		goto out;
@@ -318,48 +301,12 @@ out:
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }
 
-/* Makes image (backed by sdisk) back onto sdisk's own backing instead,
- * copying in what sdisk held (qemu-img rebase, safe mode: a crash midway
- * leaves image still backed by sdisk, with nothing lost). */
-static int rebase_off(boxlite_runtime *rt, const char *image, const char *sdisk, struct bx_error *err)
-{
-	char qemu_img[PATH_MAX], below[PATH_MAX], msg[512];
-	uint64_t size;
-	struct stat st;
-	int rc, below_qcow2;
-
-	if ((rc = bx_qcow2_read_header(sdisk, &size, below, sizeof(below), err)) < 0)
-		return rc;
-	below_qcow2 = below[0] && bx_qcow2_read_header(below, &size, qemu_img, sizeof(qemu_img), NULL) == 0;
-	snprintf(qemu_img, sizeof(qemu_img), "%s", rt->qemu);
-	if (strrchr(qemu_img, '/'))
-		snprintf(strrchr(qemu_img, '/') + 1, sizeof(qemu_img) - (size_t)(strrchr(qemu_img, '/') + 1 - qemu_img),
-			 "qemu-img");
-	if (access(qemu_img, X_OK) < 0 && (rc = bx_find_tool("qemu-img", qemu_img, sizeof(qemu_img), err)) < 0)
-		return rc;
-	stat(image, &st);
-	chmod(image, st.st_mode | 0200); /* a snapshot's file is read-only */
-	{
-		const char *argv[] = { qemu_img, "rebase", "-q", "-f", "qcow2", "-b", below, "-F",
-				       below_qcow2 ? "qcow2" : "raw", image, NULL };
-		if (!below[0]) {
-			argv[5] = "-b";
-			argv[6] = "";
-			argv[7] = image;
-			argv[8] = NULL;
-		}
-		rc = bx_run_tool(argv, msg, sizeof(msg), err);
-	}
-	chmod(image, st.st_mode);
-	return rc;
-}
-
 BX_EXPORT int boxlite_box_snapshot_remove(boxlite_box *box, const char *name, boxlite_error **errp)
 {
 	BX_REMOTE(box && box->remote, bx_remote_snapshot_remove(box, name, &e_));
 	struct bx_error err = { 0 };
 	struct bx_snapshot_record rec = { 0 }, *all = NULL;
-	char sdisk[PATH_MAX], sdir[PATH_MAX], image[PATH_MAX], backing[PATH_MAX];
+	char sdisk[PATH_MAX], sdir[PATH_MAX], image[PATH_MAX], backing[PATH_MAX], below[PATH_MAX];
 	uint64_t size;
 	size_t n = 0;
 	int lock = -1, rc;
@@ -372,7 +319,10 @@ BX_EXPORT int boxlite_box_snapshot_remove(boxlite_box *box, const char *name, bo
 	    (rc = bx_store_snapshot_list(box->rt->store, box->id, &all, &n, &err)) < 0)
 		goto out;
 	snap_disk(box, rec.id, sdisk, sizeof(sdisk));
-	/* Everything that backs onto it keeps its content without it. */
+	/* Everything that backs onto it is rebased onto what it backs onto
+	 * (what it held is copied in first): their content stays. */
+	if ((rc = bx_qcow2_read_header(sdisk, &size, below, sizeof(below), &err)) < 0)
+		goto out;
 	for (size_t i = 0; i <= n && rc == 0; i++) {
 		if (i == n)
 			snprintf(image, sizeof(image), "%s/disk.qcow2", box->dir);
@@ -381,7 +331,7 @@ BX_EXPORT int boxlite_box_snapshot_remove(boxlite_box *box, const char *name, bo
 		else
 			snap_disk(box, all[i].id, image, sizeof(image));
 		if (bx_qcow2_read_header(image, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, sdisk))
-			rc = rebase_off(box->rt, image, sdisk, &err);
+			rc = bx_disk_rebase(box->rt->qemu, image, below, &err);
 	}
 	if (rc < 0 || (rc = bx_store_snapshot_delete(box->rt->store, rec.id, &err)) < 0)
 		goto out;

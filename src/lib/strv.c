@@ -82,3 +82,29 @@ char **bx_env_merge(const char *const *base, const char *const *over)
 	}
 	return out;
 }
+
+json_t *bx_strv_json(const char *const *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && v && v[i]; i++)
+		if (json_array_append_new(a, json_string(v[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+json_t *bx_env_json(const char *const *env)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && env && env[i]; i++) {
+		const char *eq = strchr(env[i], '=');
+		char *k = eq ? strndup(env[i], (size_t)(eq - env[i])) : NULL;
+		if (k)
+			json_object_set_new(o, k, json_string(eq + 1));
+		free(k);
+	}
+	return o;
+}

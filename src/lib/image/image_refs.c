@@ -2,7 +2,6 @@
 #include "image_refs.h"
 
 #include <dirent.h>
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "disk.h"
 #include "fsutil.h"
 #include "gc_lock.h"
 #include "image_store.h"
@@ -152,68 +152,9 @@ oom:
 	return bx_err(err, -ENOMEM, "out of memory");
 }
 
-/* The backing file named in a qcow2 header, or "" (best effort). */
-static void qcow2_backing(const char *path, char *out, size_t size)
+static int is_base(void *ud, const char *file, int is_qcow2)
 {
-	unsigned char h[20];
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	uint64_t off;
-	uint32_t len;
-
-	out[0] = '\0';
-	if (fd < 0 || pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, "QFI\xfb", 4))
-		return;
-	memcpy(&off, h + 8, 8);
-	memcpy(&len, h + 16, 4);
-	off = be64toh(off);
-	len = be32toh(len);
-	if (off == 0 || len == 0 || len >= size)
-		return;
-	if (pread(fd, out, len, (off_t)off) != (ssize_t)len)
-		len = 0;
-	out[len] = '\0';
-}
-
-/* Whether the chain of qcow2 layers from path reaches base (a box's disk
- * backs onto its snapshots' layers, which back onto the image's base). */
-static bool chain_reaches(const char *path, const char *base)
-{
-	char cur[PATH_MAX], backing[PATH_MAX];
-
-	snprintf(cur, sizeof(cur), "%s", path);
-	for (int depth = 0; depth < 64; depth++) {
-		qcow2_backing(cur, backing, sizeof(backing));
-		if (!backing[0])
-			return false;
-		if (!strcmp(backing, base))
-			return true;
-		snprintf(cur, sizeof(cur), "%s", backing);
-	}
-	return false;
-}
-
-/* Whether box directory dir uses base: its disk, or any of its snapshots. */
-static bool box_uses(const char *dir, const char *base)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	bool used;
-	DIR *d;
-
-	bx_path_fmt(path, sizeof(path), "%s/disk.qcow2", dir);
-	if ((used = chain_reaches(path, base)))
-		return true;
-	bx_path_fmt(path, sizeof(path), "%s/snapshots", dir);
-	if (!(d = opendir(path)))
-		return false;
-	while (!used && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		bx_path_fmt(path, sizeof(path), "%s/snapshots/%s/disk.qcow2", dir, de->d_name);
-		used = chain_reaches(path, base);
-	}
-	closedir(d);
-	return used;
+	return !strcmp(file, ud);
 }
 
 /* Names a box whose disk (or one of its snapshots) is built on base, or
@@ -233,7 +174,8 @@ bool bx_image_base_in_use(const char *home, const char *base, char *box, size_t 
 		if (de->d_name[0] == '.')
 			continue;
 		bx_path_fmt(path, sizeof(path), "%s/boxes/%s", home, de->d_name);
-		if (box_uses(path, base)) {
+		/* its disk, or one of its snapshots, stands on base */
+		if (bx_disk_walk_box(path, is_base, (void *)base) > 0) {
 			snprintf(box, size, "%s", de->d_name);
 			used = true;
 		}

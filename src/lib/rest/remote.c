@@ -11,6 +11,7 @@
 #include "box_impl.h"
 #include "remote.h"
 #include "rest.h"
+#include "strv.h"
 
 struct bx_rbox {
 	char *id;
@@ -166,17 +167,9 @@ int bx_remote_list(boxlite_runtime *rt, boxlite_box_info **out, size_t *count, s
 	return 0;
 }
 
-static json_t *strv_json(char *const *v)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; v && v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
 int bx_remote_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite_box **out, struct bx_error *err)
 {
-	json_t *req, *env, *resp = NULL;
+	json_t *req, *resp = NULL;
 	int rc;
 
 	*out = NULL;
@@ -188,15 +181,7 @@ int bx_remote_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite_
 	if (o->security == BOXLITE_SECURITY_DEVELOPMENT)
 		return bx_err(err, -ENOTSUP, "the security mode is set by the server's operator, not by clients");
 	req = json_pack("{s:i,s:i,s:b}", "cpus", (int)o->cpus, "memory_mib", (int)o->memory_mib, "detach", o->detach);
-	env = json_object();
-	for (size_t i = 0; o->env && o->env[i]; i++) {
-		const char *eq = strchr(o->env[i], '=');
-		char *k = eq ? strndup(o->env[i], (size_t)(eq - o->env[i])) : NULL;
-		if (k)
-			json_object_set_new(env, k, json_string(eq + 1));
-		free(k);
-	}
-	json_object_set_new(req, "env", env);
+	json_object_set_new(req, "env", bx_env_json((const char *const *)o->env));
 	if (o->rootfs)
 		json_object_set_new(req, "rootfs_path", json_string(o->rootfs));
 	else if (o->image && *o->image)
@@ -208,9 +193,9 @@ int bx_remote_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite_
 	if (o->user)
 		json_object_set_new(req, "user", json_string(o->user));
 	if (o->command)
-		json_object_set_new(req, "cmd", strv_json(o->command));
+		json_object_set_new(req, "cmd", bx_strv_json((const char *const *)o->command));
 	if (o->entrypoint)
-		json_object_set_new(req, "entrypoint", o->entrypoint[0] ? strv_json(o->entrypoint)
+		json_object_set_new(req, "entrypoint", o->entrypoint[0] ? bx_strv_json((const char *const *)o->entrypoint)
 									: json_pack("[s]", ""));
 	if (o->disk_size_gb)
 		json_object_set_new(req, "disk_size_gb", json_integer(o->disk_size_gb));
@@ -220,11 +205,11 @@ int bx_remote_create(boxlite_runtime *rt, const boxlite_box_options *o, boxlite_
 		json_object_set_new(req, "tty", json_true());
 	if (!o->network || o->nv.n_allow)
 		json_object_set_new(req, "network", json_pack("{s:s,s:o}", "mode", o->network ? "enabled" : "disabled",
-							      "allow_net", strv_json(o->nv.allow)));
+							      "allow_net", bx_strv_json((const char *const *)o->nv.allow)));
 	if (o->cap_add || o->cap_drop)
 		json_object_set_new(req, "advanced",
-				    json_pack("{s:{s:o,s:o}}", "capabilities", "add", strv_json(o->cap_add), "drop",
-					      strv_json(o->cap_drop)));
+				    json_pack("{s:{s:o,s:o}}", "capabilities", "add", bx_strv_json((const char *const *)o->cap_add), "drop",
+					      bx_strv_json((const char *const *)o->cap_drop)));
 	rc = bx_rest_json(rt->remote, "POST", "/boxes", req, &resp, NULL, err);
 	json_decref(req);
 	return rc < 0 ? rc : bx_remote_box_from_json(rt, resp, out, err);

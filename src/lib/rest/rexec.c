@@ -15,6 +15,7 @@
 #include "exec_internal.h"
 #include "remote.h"
 #include "rest.h"
+#include "strv.h"
 
 struct bx_rexec {
 	struct bx_rest *rest;
@@ -135,19 +136,6 @@ out:
 	return NULL;
 }
 
-static json_t *env_object(const char *const *env)
-{
-	json_t *o = json_object();
-	for (size_t i = 0; env && env[i]; i++) {
-		const char *eq = strchr(env[i], '=');
-		char *k = eq ? strndup(env[i], (size_t)(eq - env[i])) : NULL;
-		if (k)
-			json_object_set_new(o, k, json_string(eq + 1));
-		free(k);
-	}
-	return o;
-}
-
 int bx_remote_exec_start(boxlite_box *box, const boxlite_exec_options *o, int attach, boxlite_exec **out,
 			 enum boxlite_error_origin *origin, struct bx_error *err)
 {
@@ -166,16 +154,13 @@ int bx_remote_exec_start(boxlite_box *box, const boxlite_exec_options *o, int at
 	rx->rest = rest;
 	snprintf(rx->box_id, sizeof(rx->box_id), "%s", bx_remote_box_id(box));
 	if (!attach) {
-		json_t *req, *args = json_array();
+		json_t *req;
 		if (!o || !o->argv || !o->argv[0] || !o->argv[0][0]) {
 			free(rx);
-			json_decref(args);
 			return bx_err(err, -EINVAL, "no command given (a remote box's main command is reached by attach)");
 		}
-		for (size_t i = 1; o->argv[i]; i++)
-			json_array_append_new(args, json_string(o->argv[i]));
-		req = json_pack("{s:s,s:o,s:o,s:b}", "command", o->argv[0], "args", args, "env", env_object(o->env), "tty",
-				tty);
+		req = json_pack("{s:s,s:o,s:o,s:b}", "command", o->argv[0], "args", bx_strv_json(o->argv + 1), "env",
+				bx_env_json(o->env), "tty", tty);
 		if (o->workdir)
 			json_object_set_new(req, "working_dir", json_string(o->workdir));
 		if (o->user)

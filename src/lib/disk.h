@@ -1,0 +1,26 @@
+/* Per-box disks (disk.c): a box's qcow2 overlay over its image's raw base,
+ * the snapshot layers and clone bases beneath it. */
+#ifndef BOXLITE_LIB_DISK_H
+#define BOXLITE_LIB_DISK_H
+
+#include <stdint.h>
+
+#include "error.h"
+
+/* An overlay of size bytes (0: the base's size; never smaller than it) over
+ * the raw image base. */
+int bx_disk_create_overlay(const char *base, const char *overlay, uint64_t size, struct bx_error *err);
+
+/* Walks every layer a box directory's disks stand on: below its disk.qcow2
+ * and below each snapshots/<id>/disk.qcow2, as bx_qcow2_walk (a nonzero
+ * visit stops it and is returned; unreadable tops are skipped). */
+int bx_disk_walk_box(const char *box_dir, int (*visit)(void *ud, const char *file, int is_qcow2), void *ud);
+
+/* Rebases image, a qcow2 layer, onto backing (qcow2 or raw, told by its
+ * header) with qemu-img in safe mode: what the layers it leaves held is
+ * copied in, and a crash midway leaves it on its old backing, nothing lost.
+ * qemu: the engine binary, beside which qemu-img is looked for first. A
+ * read-only image is made writable for the while. */
+int bx_disk_rebase(const char *qemu, const char *image, const char *backing, struct bx_error *err);
+
+#endif
