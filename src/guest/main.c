@@ -15,6 +15,7 @@
  * is answered with ERROR EPROTO on channel 0 and input is discarded until a
  * host HELLO shows up (docs/protocol.md, "Connection lifecycle"). */
 #include "dns.h"
+#include "fsfreeze.h"
 #include "guest.h"
 #include "meminfo.h"
 #include "mount.h"
@@ -257,6 +258,7 @@ static void shutdown_begin(void)
 		return;
 	g_shutting_down = true;
 	g_shutdown_at = mono_ms() + SHUTDOWN_GRACE_MS;
+	fsfreeze_thaw(); /* the processes about to end may be waiting on it */
 	glog("shutdown: stopping all processes");
 	sessions_signal_all(SIGTERM);
 	kill(-1, SIGTERM);
@@ -285,6 +287,10 @@ static void control_frame(const struct bxp_header *h, const uint8_t *payload)
 		break;
 	case BXP_RESOLVED: /* an answer for the DNS proxy (dns.c) */
 		dns_proxy_resolved(payload, h->len);
+		break;
+	case BXP_FSFREEZE:
+	case BXP_FSTHAW:
+		fsfreeze_frame(h->type); /* before SETUP "/" is the initramfs: EOPNOTSUPP */
 		break;
 	default:
 		send_error(0, EPROTO, "unexpected %s on channel 0", bxp_type_name(h->type));
@@ -465,6 +471,10 @@ static void __attribute__((noreturn)) serve(void)
 	for (;;) {
 		int64_t now = mono_ms(), next = sessions_timers(now);
 		int n = 0, rc;
+
+		fsfreeze_tick(now);
+		if (fsfreeze_deadline() >= 0 && (next < 0 || fsfreeze_deadline() < next))
+			next = fsfreeze_deadline();
 
 		if (g_shutting_down) {
 			if (reap_children() || now >= g_shutdown_at)

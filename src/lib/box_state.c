@@ -16,6 +16,9 @@
 #include "box_impl.h"
 #include "remote.h"
 #include "caps.h"
+#include "clone.h"
+#include "disk.h"
+#include "snapshot.h"
 #include "cleanup.h"
 #include "conn.h"
 #include "lock.h"
@@ -60,6 +63,15 @@ static int read_exit_file(const boxlite_box *box, enum boxlite_box_state *state,
 	return 0;
 }
 
+/* A box that does not run: its disk back in its resting layout, and what a
+ * snapshot or clone cut short left, settled (disk_live.c, snapshot.c). */
+static void settle_disk(boxlite_box *box)
+{
+	bx_disk_settle(box->dir);
+	bx_snapshot_recover(box->rt, box->dir, box->id, NULL);
+	bx_clone_recover(box->rt, box->dir);
+}
+
 int bx_box_reconcile_locked(boxlite_box *box, struct bx_error *err)
 {
 	struct bx_box_record *r = box->rec;
@@ -74,8 +86,10 @@ int bx_box_reconcile_locked(boxlite_box *box, struct bx_error *err)
 	if ((rc = refresh(box, err)) < 0)
 		return rc;
 	r = box->rec;
-	if (!bx_state_active(r->state))
+	if (!bx_state_active(r->state)) {
+		settle_disk(box);
 		return 0;
+	}
 	pid = r->shim_pid;
 	starttime = r->shim_starttime;
 	if (pid <= 0 && bx_proc_read_pidfile(box->dir, &pid, &starttime) < 0)
@@ -128,6 +142,8 @@ int bx_box_reconcile_locked(boxlite_box *box, struct bx_error *err)
 		return rc;
 	if (box->auto_remove)
 		bx_box_remove_locked(box, NULL); /* keeps box->rec: the final state */
+	else
+		settle_disk(box);
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 
 #include "box_impl.h"
 #include "clone.h"
+#include "disk.h"
 #include "fsutil.h"
 #include "lock.h"
 #include "qcow2.h"
@@ -72,6 +73,7 @@ void bx_clone_undo(boxlite_runtime *rt, const char *box_dir, const char *id)
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
 	base_path(rt->home, id, base, sizeof(base));
 	bx_layer_put_back(disk, base);
+	bx_switch_overlay_drop(box_dir, id);
 	unlink(marker);
 }
 
@@ -80,10 +82,10 @@ BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *cons
 {
 	BX_REMOTE(box && box->remote && out && count, bx_remote_clone(box, count, names, out, &e_));
 	struct bx_error err = { 0 };
-	char disk[PATH_MAX], bases[PATH_MAX], base[PATH_MAX], bottom[PATH_MAX], id[9];
+	char disk[PATH_MAX], bases[PATH_MAX], base[PATH_MAX], bottom[PATH_MAX], id[9], marker[16];
 	uint64_t size;
 	size_t made = 0;
-	int lock = -1, dirfd = -1, rc;
+	int lock = -1, dirfd = -1, rc, live;
 
 	if (!box || !out || !count || count > 64)
 		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
@@ -92,15 +94,16 @@ BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *cons
 		return bx_error_export(bx_err(&err, -ENOTSUP, "box %s has an anonymous volume: it cannot be cloned yet",
 					      box->id),
 				       &err, BOXLITE_ORIGIN_RUNTIME, errp);
-	if ((rc = bx_lock_box(box->rt->home, box->id, &lock, &err)) < 0 ||
-	    (rc = bx_box_reconcile_locked(box, &err)) < 0)
-		goto out;
-	if (bx_state_active(box->rec->state)) {
-		rc = bx_err(&err, -EBUSY, "box %s is %s: stop it to clone it (clones of a running box are not supported yet)",
-			    box->id, bx_state_name(box->rec->state));
+	if ((rc = bx_box_lock_for_disk(box, "clone it", 1, &live, &lock, &err)) < 0)
+		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
+	bx_disk_top(box->dir, disk, sizeof(disk));
+	/* A running box's top cannot be rebased off its snapshot layers (QEMU
+	 * holds it): its base would depend on the source's directory. */
+	if (live && backs_into(disk, box->dir)) {
+		rc = bx_err(&err, -EBUSY, "box %s is running and its disk stands on its snapshots: stop it to clone it",
+			    box->id);
 		goto out;
 	}
-	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box->dir);
 	bottom[0] = 0;
 	if ((rc = bx_qcow2_read_header(disk, &size, base, sizeof(base), &err)) < 0 ||
 	    (rc = bx_qcow2_walk(disk, keep_raw, bottom, &err)) < 0)
@@ -120,18 +123,25 @@ BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *cons
 		rc = bx_err_sys(&err, -errno, "%s", box->dir);
 		goto out;
 	}
-	if ((rc = bx_write_file_atomic(dirfd, PENDING, id, 8, 0600, &err)) < 0)
+	/* A live marker says so: once its switch is made it stays. */
+	snprintf(marker, sizeof(marker), live ? "%s\nlive" : "%s", id);
+	if ((rc = bx_write_file_atomic(dirfd, PENDING, marker, strlen(marker), 0600, &err)) < 0)
 		goto out;
-	if (rename(disk, base) < 0) {
-		rc = bx_err_sys(&err, -errno, "moving %s", disk);
-		goto undo;
+	if (live) {
+		if ((rc = bx_disk_switch_live(box, base, id, &err)) < 0)
+			goto undo;
+	} else {
+		if (rename(disk, base) < 0) {
+			rc = bx_err_sys(&err, -errno, "moving %s", disk);
+			goto undo;
+		}
+		/* Standalone of the source's directory (its snapshot layers go with it). */
+		if (backs_into(base, box->dir) && (rc = bx_disk_rebase(box->rt->qemu, base, bottom, &err)) < 0)
+			goto undo;
+		chmod(base, 0444);
+		if ((rc = bx_qcow2_create_overlay(disk, base, "qcow2", size, &err)) < 0)
+			goto undo;
 	}
-	/* Standalone of the source's directory (its snapshot layers go with it). */
-	if (backs_into(base, box->dir) && (rc = bx_disk_rebase(box->rt->qemu, base, bottom, &err)) < 0)
-		goto undo;
-	chmod(base, 0444);
-	if ((rc = bx_qcow2_create_overlay(disk, base, "qcow2", size, &err)) < 0)
-		goto undo;
 	for (made = 0; made < count; made++)
 		if ((rc = bx_box_create_from(box->rt, box->rec, names ? names[made] : NULL, base, size, &out[made],
 					     &err)) < 0)
@@ -141,7 +151,8 @@ BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *cons
 			boxlite_box_remove(out[i], NULL);
 			out[i] = NULL;
 		}
-		goto undo;
+		if (!live)
+			goto undo;
 	}
 	unlinkat(dirfd, PENDING, 0);
 	goto out;
@@ -156,19 +167,26 @@ out:
 
 int bx_clone_recover(boxlite_runtime *rt, const char *box_dir)
 {
-	char marker[PATH_MAX], id[9], base[PATH_MAX], boxes[PATH_MAX], p[PATH_MAX], backing[PATH_MAX];
+	char marker[PATH_MAX], id[9], base[PATH_MAX], boxes[PATH_MAX], p[PATH_MAX], backing[PATH_MAX], live[8];
 	struct dirent *de;
 	uint64_t size;
 	int used = 0;
 	DIR *d;
 
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
-	if (!bx_pending_read(marker, id))
+	if (!bx_pending_read(marker, id, live, sizeof(live)))
 		return 0;
+	if (live[0] && bx_box_shim_runs(box_dir))
+		return 0; /* a live switch may be under way: settled once the box stops */
+	bx_disk_settle(box_dir);
 	base_path(rt->home, id, base, sizeof(base));
+	/* The live switch was made: the source's own writes are over the base. */
+	snprintf(p, sizeof(p), "%s/disk.qcow2", box_dir);
+	if (live[0] && bx_qcow2_read_header(p, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, base))
+		used = 1;
 	/* A clone recorded on the base: the clone finished; keep all. */
 	snprintf(boxes, sizeof(boxes), "%s/boxes", rt->home);
-	if ((d = opendir(boxes))) {
+	if (!used && (d = opendir(boxes))) {
 		while (!used && (de = readdir(d))) {
 			snprintf(p, sizeof(p), "%s/%s/disk.qcow2", boxes, de->d_name);
 			if (de->d_name[0] != '.' && strncmp(p, box_dir, strlen(box_dir)) &&

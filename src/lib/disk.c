@@ -35,7 +35,7 @@ int bx_disk_walk_box(const char *box_dir, int (*visit)(void *ud, const char *fil
 	DIR *d;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/disk.qcow2", box_dir);
+	bx_disk_top(box_dir, path, sizeof(path));
 	if ((rc = bx_qcow2_walk(path, visit, ud, NULL)) > 0)
 		return rc;
 	snprintf(path, sizeof(path), "%s/snapshots", box_dir);

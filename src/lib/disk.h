@@ -23,4 +23,11 @@ int bx_disk_walk_box(const char *box_dir, int (*visit)(void *ud, const char *fil
  * read-only image is made writable for the while. */
 int bx_disk_rebase(const char *qemu, const char *image, const char *backing, struct bx_error *err);
 
+/* A box's top layer: the one its running QEMU writes (disk_live.c), else
+ * <box_dir>/disk.qcow2. */
+void bx_disk_top(const char *box_dir, char *out, size_t n);
+/* For a box that is not running: its top back at disk.qcow2, the leftovers
+ * of live switches gone. Cheap when there is nothing to do. */
+void bx_disk_settle(const char *box_dir);
+
 #endif

@@ -23,8 +23,10 @@
 #include <unistd.h>
 
 #include "box_impl.h"
+#include "disk.h"
 #include "fsutil.h"
 #include "lock.h"
+#include "proc.h"
 #include "qcow2.h"
 #include "remote.h"
 #include "snapshot.h"
@@ -50,18 +52,28 @@ static void snap_disk(const boxlite_box *box, const char *id, char *out, size_t 
 	snprintf(out, n, "%s/snapshots/%s/disk.qcow2", box->dir, id);
 }
 
-/* Takes the box's lock and settles its state; refuses an active box. */
-static int lock_stopped(boxlite_box *box, const char *what, int *lock, struct bx_error *err)
+int bx_box_lock_for_disk(boxlite_box *box, const char *what, int running_ok, int *live, int *lock,
+			 struct bx_error *err)
 {
 	int rc = bx_lock_box(box->rt->home, box->id, lock, err);
+	enum boxlite_box_state st;
+
 	if (rc == 0)
 		rc = bx_box_reconcile_locked(box, err);
-	if (rc == 0 && bx_state_active(box->rec->state))
-		rc = bx_err(err, -EBUSY, "box %s is %s: stop it to %s (snapshots of a running box are not supported yet)",
-			    box->id, bx_state_name(box->rec->state), what);
+	st = rc == 0 ? box->rec->state : BOXLITE_BOX_STOPPED;
+	*live = st == BOXLITE_BOX_RUNNING || st == BOXLITE_BOX_PAUSED;
+	if (rc == 0 && bx_state_active(st) && !(running_ok && *live))
+		rc = bx_err(err, -EBUSY, "box %s is %s: %s it to %s", box->id, bx_state_name(st),
+			    *live ? "stop" : "wait for", what);
 	if (rc < 0)
 		bx_unlock(lock);
 	return rc;
+}
+
+static int lock_stopped(boxlite_box *box, const char *what, int *lock, struct bx_error *err)
+{
+	int live;
+	return bx_box_lock_for_disk(box, what, 0, &live, lock, err);
 }
 
 static int count_layer(void *ud, const char *file, int is_qcow2)
@@ -87,23 +99,23 @@ BX_EXPORT int boxlite_box_snapshot_create(boxlite_box *box, const char *name, bo
 	BX_REMOTE(box && box->remote, bx_remote_snapshot_create(box, name, &e_));
 	struct bx_error err = { 0 };
 	struct bx_snapshot_record rec = { 0 }, found;
-	char disk[PATH_MAX], sdir[PATH_MAX], sdisk[PATH_MAX], backing[PATH_MAX];
+	char disk[PATH_MAX], sdir[PATH_MAX], sdisk[PATH_MAX], backing[PATH_MAX], marker[9 + 256];
 	uint64_t size;
-	int lock = -1, rc, depth, dirfd = -1;
+	int lock = -1, rc, depth, dirfd = -1, live;
 
 	if (!box || (rc = valid_name(name, &err)) < 0)
 		return bx_error_export(box ? rc : -EINVAL, &err, BOXLITE_ORIGIN_RUNTIME, errp);
-	if ((rc = lock_stopped(box, "snapshot it", &lock, &err)) < 0)
+	if ((rc = bx_box_lock_for_disk(box, "snapshot it", 1, &live, &lock, &err)) < 0)
 		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
 	if (bx_store_snapshot_find(box->rt->store, box->id, name, &found, NULL) == 0) {
 		free(found.name);
 		rc = bx_err(&err, -EEXIST, "box %s already has a snapshot named %s", box->id, name);
 		goto out;
 	}
-	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box->dir);
+	bx_disk_top(box->dir, disk, sizeof(disk));
 	if ((rc = bx_qcow2_read_header(disk, &size, backing, sizeof(backing), &err)) < 0)
 		goto out;
-	depth = 1; /* disk.qcow2 itself, then the layers below it */
+	depth = 1; /* the top itself, then the layers below it */
 	if ((rc = bx_qcow2_walk(disk, count_layer, &depth, &err)) < 0)
 		goto out;
 	if (depth >= MAX_CHAIN) {
@@ -128,21 +140,35 @@ BX_EXPORT int boxlite_box_snapshot_create(boxlite_box *box, const char *name, bo
 		rc = bx_err_sys(&err, -errno, "%s", box->dir);
 		goto out;
 	}
-	/* The marker first: from here a crash is undone at the next open. */
-	if ((rc = bx_write_file_atomic(dirfd, PENDING, rec.id, 8, 0600, &err)) < 0)
+	/* The marker first: from here a crash is undone at the next open. A
+	 * live one carries the name: once the switch is made it cannot be
+	 * undone (the guest writes on top), so recovery completes it. */
+	snprintf(marker, sizeof(marker), live ? "%s\n%s" : "%s", rec.id, name);
+	if ((rc = bx_write_file_atomic(dirfd, PENDING, marker, strlen(marker), 0600, &err)) < 0)
 		goto out;
 	if (mkdir(sdir, 0755) < 0) {
 		rc = bx_err_sys(&err, -errno, "%s", sdir);
 		goto undo;
 	}
-	if (rename(disk, sdisk) < 0) {
-		rc = bx_err_sys(&err, -errno, "moving %s", disk);
+	if (live) {
+		if ((rc = bx_disk_switch_live(box, sdisk, rec.id, &err)) < 0)
+			goto undo;
+	} else {
+		if (rename(disk, sdisk) < 0) {
+			rc = bx_err_sys(&err, -errno, "moving %s", disk);
+			goto undo;
+		}
+		chmod(sdisk, 0444);
+		if ((rc = bx_qcow2_create_overlay(disk, sdisk, "qcow2", size, &err)) < 0)
+			goto undo;
+	}
+	/* A live switch that is made stays: a failing insert leaves the marker
+	 * for recovery to complete. */
+	if ((rc = bx_store_snapshot_insert(box->rt->store, &rec, &err)) < 0) {
+		if (live)
+			goto out;
 		goto undo;
 	}
-	chmod(sdisk, 0444);
-	if ((rc = bx_qcow2_create_overlay(disk, sdisk, "qcow2", size, &err)) < 0 ||
-	    (rc = bx_store_snapshot_insert(box->rt->store, &rec, &err)) < 0)
-		goto undo;
 	unlinkat(dirfd, PENDING, 0);
 	bx_fsync_dir(dirfd, ".", NULL);
 	goto out;
@@ -160,8 +186,16 @@ void bx_layer_put_back(const char *disk, const char *layer)
 	char backing[PATH_MAX];
 	uint64_t size;
 
+	struct stat a, b;
+
 	if (access(layer, F_OK) < 0)
 		return;
+	/* A live switch that was not made left only a second name. */
+	if (stat(disk, &a) == 0 && stat(layer, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		unlink(layer);
+		chmod(disk, 0644);
+		return;
+	}
 	/* The overlay made over it (if any) is empty: drop it. */
 	if (bx_qcow2_read_header(disk, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, layer))
 		unlink(disk);
@@ -171,21 +205,43 @@ void bx_layer_put_back(const char *disk, const char *layer)
 	}
 }
 
-int bx_pending_read(const char *marker, char id[9])
+void bx_switch_overlay_drop(const char *box_dir, const char *id)
 {
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/disk.%s.qcow2", box_dir, id);
+	unlink(p);
+}
+
+int bx_pending_read(const char *marker, char id[9], char *extra, size_t extra_size)
+{
+	char buf[9 + 256];
 	ssize_t n;
 	int fd = open(marker, O_RDONLY | O_CLOEXEC);
 
+	if (extra)
+		extra[0] = 0;
 	if (fd < 0)
 		return 0;
-	n = read(fd, id, 8);
+	n = read(fd, buf, sizeof(buf));
 	close(fd);
+	memcpy(id, buf, 8);
 	id[8] = 0;
-	if (n != 8 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789") != 8) {
+	if (n < 8 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789") != 8 || (n > 8 && buf[8] != '\n')) {
 		unlink(marker); /* nothing was moved before a whole marker was in */
 		return 0;
 	}
+	if (extra && n > 9)
+		snprintf(extra, extra_size, "%.*s", (int)(n - 9), buf + 9);
 	return 1;
+}
+
+int bx_box_shim_runs(const char *box_dir)
+{
+	uint64_t starttime;
+	const char *slash = strrchr(box_dir, '/');
+	pid_t pid;
+
+	return bx_proc_read_pidfile(box_dir, &pid, &starttime) == 0 && bx_proc_is_shim(pid, starttime, slash ? slash + 1 : box_dir);
 }
 
 void bx_snapshot_undo(const char *box_dir, const char *id)
@@ -198,19 +254,24 @@ void bx_snapshot_undo(const char *box_dir, const char *id)
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
 	bx_layer_put_back(disk, sdisk);
 	rmdir(sdir);
+	bx_switch_overlay_drop(box_dir, id);
 	unlink(marker);
 }
 
 int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *box_id, struct bx_error *err)
 {
-	char marker[PATH_MAX], id[9];
+	char marker[PATH_MAX], id[9], name[256], disk[PATH_MAX], sdisk[PATH_MAX], backing[PATH_MAX];
 	struct bx_snapshot_record *v;
+	uint64_t size;
 	size_t cnt;
 	int have = 0;
 
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
-	if (!bx_pending_read(marker, id))
+	if (!bx_pending_read(marker, id, name, sizeof(name)))
 		return 0;
+	if (name[0] && bx_box_shim_runs(box_dir))
+		return 0; /* a live switch may be under way: settled once the box stops */
+	bx_disk_settle(box_dir);
 	if (bx_store_snapshot_list(rt->store, box_id, &v, &cnt, err) < 0)
 		return err ? err->code : -EIO;
 	for (size_t i = 0; i < cnt; i++)
@@ -219,6 +280,18 @@ int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *bo
 	if (have) { /* it completed; only the marker was left */
 		unlink(marker);
 		return 0;
+	}
+	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box_dir);
+	snprintf(sdisk, sizeof(sdisk), "%s/snapshots/%s/disk.qcow2", box_dir, id);
+	if (name[0] && bx_qcow2_read_header(disk, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, sdisk)) {
+		/* The live switch was made: what the box wrote after it is on top. */
+		struct bx_snapshot_record rec = { .name = name, .created_at = (int64_t)time(NULL), .virtual_size = size };
+		snprintf(rec.id, sizeof(rec.id), "%s", id);
+		snprintf(rec.box_id, sizeof(rec.box_id), "%s", box_id);
+		if (bx_store_snapshot_insert(rt->store, &rec, err) < 0)
+			return err ? err->code : -EIO;
+		unlink(marker);
+		return 2;
 	}
 	bx_snapshot_undo(box_dir, id);
 	return 1;

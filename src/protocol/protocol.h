@@ -51,6 +51,9 @@ enum bxp_type {
 	BXP_RESOLVED = 21,    /* host->guest, chan 0: DNS_ID, DNS_ADDR..., ERRNO ENOENT = no such name */
 	BXP_PORT_ADD = 22,    /* client->shim, chan 0: publish a port now (QMP); echoed when done */
 	BXP_PORT_REMOVE = 23, /* client->shim, chan 0: stop publishing it; echoed when done */
+	BXP_FSFREEZE = 24,    /* host->guest, chan 0: freeze the root filesystem; echoed with ERRNO */
+	BXP_FSTHAW = 25,      /* host->guest, chan 0: thaw it; echoed with ERRNO */
+	BXP_DISK_SNAPSHOT = 26, /* client->shim, chan 0: DISK_OVERLAY becomes the live disk's top; echoed */
 	BXP_TYPE_MAX
 };
 
@@ -122,6 +125,9 @@ enum bxp_tag {
 	BXT_CAPS = 56,          /* u64 in SETUP: capabilities (bit N: N) every process started
 				   later keeps (bounding set; all of them for root); absent: all */
 	BXT_COPY_FLAGS = 57,    /* u32 in a copy EXEC: BXP_COPY_* bits */
+	/* Live disk switch (DISK_SNAPSHOT, FSFREEZE, FSTHAW; see docs/protocol.md). */
+	BXT_DISK_OVERLAY = 58,  /* str: absolute path of an empty qcow2 overlay in the box directory */
+	BXT_FROZEN = 59,        /* u32 1 in the DISK_SNAPSHOT echo: the guest's root was frozen for it */
 	BXT_TAG_MAX
 };
 

@@ -119,6 +119,7 @@ static void run_timers(struct shim *s)
 		shim_fail(s, ETIMEDOUT, "the guest was not ready after %u ms (%s); see %s/%s",
 			  s->cfg.ready_timeout_ms, boot_phase_name(s->boot), s->cfg.box_dir, CONSOLE_LOG);
 	shim_stop_tick(s);
+	disk_tick(s);
 }
 
 static int poll_timeout(const struct shim *s)
@@ -134,6 +135,8 @@ static int poll_timeout(const struct shim *s)
 			d = s->boot_deadline;
 		if (s->stop != STOP_NONE && s->stop_deadline < d)
 			d = s->stop_deadline;
+		if (disk_deadline(s) < d)
+			d = disk_deadline(s);
 	}
 	if (d == UINT64_MAX)
 		return -1;

@@ -196,6 +196,28 @@ static void client_send_error(struct shim *s, struct client *c, uint32_t chan, i
 	client_send(s, c, chan, BXP_ERROR, 0, buf, w.len);
 }
 
+static struct client *client_by_id(struct shim *s, unsigned id)
+{
+	for (struct client *c = s->clients; c; c = c->next)
+		if (c->id == id)
+			return c->dead || c->closing ? NULL : c;
+	return NULL;
+}
+
+void mux_reply(struct shim *s, unsigned client, uint16_t type, const void *payload, size_t len)
+{
+	struct client *c = client_by_id(s, client);
+	if (c)
+		client_send(s, c, 0, type, 0, payload, len);
+}
+
+void mux_reply_error(struct shim *s, unsigned client, int err_no, const char *msg)
+{
+	struct client *c = client_by_id(s, client);
+	if (c)
+		client_send_error(s, c, 0, err_no, msg);
+}
+
 static void greet(struct shim *s, struct client *c)
 {
 	uint8_t buf[256];
@@ -346,10 +368,12 @@ static int control_frame(struct shim *s, struct client *c, const struct bxp_head
 		struct bx_error err = { 0 };
 		const char *cmd = h->type == BXP_PAUSE ? "stop" : "cont";
 
-		if (qmp_command(QMP_SOCK, cmd, 2000, &err) < 0)
+		if (qmp_command(QMP_SOCK, cmd, 2000, &err) < 0) {
 			client_send_error(s, c, 0, -err.code, err.msg);
-		else
+		} else {
+			s->paused = h->type == BXP_PAUSE;
 			client_send(s, c, 0, h->type, 0, NULL, 0);
+		}
 		bx_info("client %u: QMP %s%s%s", c->id, cmd, err.code ? ": " : "", err.msg);
 		return 0;
 	}
@@ -363,6 +387,9 @@ static int control_frame(struct shim *s, struct client *c, const struct bxp_head
 			client_send(s, c, 0, h->type, 0, NULL, 0);
 		return 0;
 	}
+	case BXP_DISK_SNAPSHOT:
+		disk_snapshot_request(s, c->id, p, h->len);
+		return 0;
 	default:
 		return -EPROTO;
 	}
@@ -680,6 +707,8 @@ int mux_from_agent(struct shim *s, const struct bxp_header *h, const uint8_t *p)
 			return pong_from_agent(s, p, h->len);
 		if (h->type == BXP_RESOLVE) /* the agent's DNS proxy (egress.c) */
 			return egress_resolve(s, p, h->len);
+		if (h->type == BXP_FSFREEZE || h->type == BXP_FSTHAW)
+			return disk_from_agent(s, h, p);
 		if (h->type == BXP_ERROR) {
 			char msg[512] = "";
 			struct bxp_reader r;

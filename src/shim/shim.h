@@ -120,6 +120,15 @@ struct shim {
 	uint32_t main_in_credit;   /* stdin credit the agent granted, not yet used */
 	int main_in_eof;           /* stdin EOF sent */
 	struct client *main_stdin; /* the attached client writing its stdin, or NULL */
+
+	int paused;                /* vCPUs stopped by a client's PAUSE */
+	/* A live disk switch in progress (disk_switch.c) */
+	struct {
+		int busy, frozen;
+		unsigned client, seq;
+		uint64_t deadline;  /* monotonic ns: stop waiting for FSFREEZE; 0: not waiting */
+		char overlay[4096];
+	} disk;
 };
 
 static inline uint64_t ts_ns(clockid_t clk)
@@ -219,6 +228,17 @@ void mux_to_stdin_holder(struct shim *s, uint16_t type, uint8_t stream, const vo
 int main_cmd_from_client(struct shim *s, int holder, const struct bxp_header *h, const uint8_t *payload);
 /* main_cmd.c: EXEC_STARTED for a client attaching to a running main command. */
 size_t main_cmd_started_payload(struct shim *s, int holder, uint8_t *buf, size_t cap);
+
+/* mux.c: a reply on channel 0 to the client with that id, if still there. */
+void mux_reply(struct shim *s, unsigned client, uint16_t type, const void *payload, size_t len);
+void mux_reply_error(struct shim *s, unsigned client, int err_no, const char *msg);
+
+/* disk_switch.c: DISK_SNAPSHOT from a client (answered when done), the
+ * agent's FSFREEZE/FSTHAW echoes, and the freeze wait's deadline. */
+void disk_snapshot_request(struct shim *s, unsigned client, const uint8_t *p, size_t len);
+int disk_from_agent(struct shim *s, const struct bxp_header *h, const uint8_t *p);
+uint64_t disk_deadline(const struct shim *s);
+void disk_tick(struct shim *s);
 
 /* Sends one frame to the agent (queued). */
 int agent_send(struct shim *s, uint32_t chan, uint16_t type, uint8_t stream, const void *payload,

@@ -27,9 +27,10 @@ out=$("$BOXLITE" rmi "$IMG" 2>&1); rc=$?
 expect_eq "rmi refused while snapshots use the image" "$rc" 125
 expect_contains "rmi names the box" "$out" "$("$BOXLITE" ls -aq | head -1)"
 
-# Errors: a running box, a taken name, a bad name, no such snapshot.
-out=$("$BOXLITE" snapshot create s1 three 2>&1); rc=$?
-expect_eq "running box refused" "$rc" 125
+# Errors: restore on a running box, a taken name, a bad name, no such
+# snapshot. (Snapshots of a running box: snapshot_live.sh.)
+out=$("$BOXLITE" snapshot restore s1 one 2>&1); rc=$?
+expect_eq "restore on a running box refused" "$rc" 125
 expect_contains "running box message" "$out" "stop it"
 "$BOXLITE" stop s1 >/dev/null
 out=$("$BOXLITE" snapshot create s1 one 2>&1); rc=$?

@@ -33,7 +33,8 @@ class SnapshotInfo:
 
 class SnapshotHandle:
     """``create(name=...)``, ``list()``, ``get(name)``, ``remove(name)``,
-    ``restore(name)``. A running box is refused for now: stop it first."""
+    ``restore(name)``. A running box can be snapshotted (its filesystem is
+    frozen for the moment); restore and remove want it stopped."""
 
     def __init__(self, box: Any) -> None:
         self._box = box

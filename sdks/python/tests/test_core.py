@@ -147,6 +147,15 @@ async def test_snapshots(runtime, image):
         await box.snapshot.remove("s1")
         assert await box.snapshot.list() == []
         assert await read() == "one\n"
+        # A running box: snapshotted while it runs, restored once stopped.
+        ex = await box.exec("sh", ["-c", "echo three > /root/f; sync"])
+        assert (await ex.wait()).exit_code == 0
+        assert (await box.snapshot.create(name="live")).name == "live"
+        ex = await box.exec("sh", ["-c", "echo four > /root/f; sync"])
+        assert (await ex.wait()).exit_code == 0
+        await box.stop()
+        await box.snapshot.restore("live")
+        assert await read() == "three\n"
     finally:
         await runtime.remove(box.id, force=True)
 
