@@ -649,9 +649,12 @@ typedef struct boxlite_snapshot_info {
 	uint64_t size_bytes;           /* what the snapshot's layer takes on the host */
 } boxlite_snapshot_info;
 
-/* Takes a snapshot named name. Returns 0, -EEXIST (the name is taken),
- * -EINVAL (a bad name), -EBUSY (the box is running), -E2BIG (48 snapshots
- * stacked already), -errno. A crash midway is undone at the next open. */
+/* Takes a snapshot named name, of a stopped or a running box (a running
+ * box's root filesystem is frozen for the moment: the snapshot is a clean
+ * filesystem; the box runs on). Returns 0, -EEXIST (the name is taken),
+ * -EINVAL (a bad name), -EBUSY (the box is starting or stopping), -E2BIG
+ * (48 snapshots stacked already), -errno. A crash midway is undone, or
+ * completed once the running box's disk was switched, at the next open. */
 int boxlite_box_snapshot_create(boxlite_box *box, const char *name, boxlite_error **err);
 /* The box's snapshots, newest first, in a malloc'd array freed with
  * boxlite_snapshot_info_list_free. */
@@ -665,15 +668,41 @@ int boxlite_box_snapshot_restore(boxlite_box *box, const char *name, boxlite_err
  * -EBUSY (running). */
 int boxlite_box_snapshot_remove(boxlite_box *box, const char *name, boxlite_error **err);
 
-/* Makes count (1..64) clones of a stopped box: new boxes (own id, hence
- * hostname and MAC; state configured) with its config and a disk that
- * starts as its disk is now, thin (copy-on-write over a shared read-only
- * base: a clone costs a qcow2 header until it writes). names: count names,
- * or NULL for none. The handles go to out[0..count-1] (boxlite_box_free).
- * Returns 0; -EBUSY (the box is running); -EEXIST (a name is taken; no
- * clone is left); -ENOTSUP (a box with an anonymous volume); -errno. */
+/* Makes count (1..64) clones of a box, stopped or running (as for a
+ * snapshot): new boxes (own id, hence hostname and MAC; state configured)
+ * with its config and a disk that starts as its disk is now, thin
+ * (copy-on-write over a shared read-only base: a clone costs a qcow2 header
+ * until it writes). names: count names, or NULL for none. The handles go to
+ * out[0..count-1] (boxlite_box_free). Returns 0; -EBUSY (starting or
+ * stopping, or running on a disk that stands on its snapshots); -EEXIST (a
+ * name is taken; no clone is left); -ENOTSUP (a box with an anonymous
+ * volume); -errno. */
 int boxlite_box_clone(boxlite_box *box, size_t count, const char *const *names, boxlite_box **out,
 		      boxlite_error **err);
+
+/* Exports the box as a .boxlite archive (docs/snapshots.md): a zstd tar
+ * of a manifest (format version, box config, image reference and digest,
+ * sha256 of the disk) and its disk as one standalone qcow2 image. dest: a
+ * file path, or an existing directory (then <dest>/<name or "box">.boxlite).
+ * A running box runs on (its disk as it is now is frozen into a read-only
+ * layer it keeps running over, as a clone's base). The file appears whole
+ * or not at all. *written (may be NULL) gets the path written (free()).
+ * Returns 0, -EBUSY (starting or stopping; running on a disk that stands on
+ * its snapshots), -errno. */
+int boxlite_box_export(boxlite_box *box, const char *dest, char **written, boxlite_error **err);
+
+/* Import flags. UNTRUSTED: the archive comes from someone else (a REST
+ * upload): volumes (host paths) are refused. */
+#define BOXLITE_IMPORT_UNTRUSTED 1u
+/* Makes a new box (new id, name or none, state configured) from a
+ * .boxlite archive. Every archive is read as untrusted bytes: only a
+ * manifest and a disk, checksums verified, a disk naming any other file
+ * refused, nothing written outside a staging directory; on any failure
+ * nothing is left. Returns 0, -EINVAL (not a .boxlite archive, damaged,
+ * tampered, cut short), -ENOTSUP (a newer format: upgrade), -EEXIST (name
+ * taken), -ENOENT (no such file), -errno. */
+int boxlite_runtime_import_box(boxlite_runtime *rt, const char *path, const char *name, unsigned flags,
+			       boxlite_box **out, boxlite_error **err);
 
 /* Freezes the box's virtual CPUs (QMP stop) / lets them run again (cont).
  * Returns: 0; -ENOTCONN when the box is not running (or, for unpause, not

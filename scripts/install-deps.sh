@@ -20,6 +20,9 @@ PACKAGES=(
   libmicrohttpd-dev python3-websockets wrk
   # tests
   tmux procps psmisc util-linux python3 python3-yaml
+  # box archives: the export tests unpack and tamper with them; bench/snapshot.sh
+  # compares export with tar --zstd
+  zstd
   # the Python SDK (sdks/python): headers to build it, pytest to test it
   python3-dev python3-pytest python3-pytest-asyncio python3-pip python3-setuptools
   # completion scripts are checked with each shell's own parser

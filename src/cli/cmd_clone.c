@@ -1,4 +1,4 @@
-/* boxlite clone BOX [--name N] [-n COUNT]: thin copies of a stopped box
+/* boxlite clone BOX [--name N] [-n COUNT]: thin copies of a box
  * (docs/snapshots.md). Prints each clone's id. */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@ static const char usage[] =
 	"Usage: boxlite clone [OPTIONS] BOX\n"
 	"\n"
 	"Make new boxes whose disks start as BOX's is now (thin: copy-on-write), each with\n"
-	"its own id and hostname. BOX must be stopped.\n"
+	"its own id and hostname. A running BOX runs on.\n"
 	"\n"
 	"Options:\n"
 	"      --name NAME    the clone's name (with -n: NAME-1 ... NAME-COUNT)\n"

@@ -55,7 +55,7 @@ int cmd_image(const struct cli_globals *g, int argc, char **argv)
 		int (*fn)(const struct cli_globals *g, int argc, char **argv);
 	} subs[] = {
 		{ "prune", image_prune }, { "ls", cmd_images }, { "list", cmd_images }, { "rm", cmd_rmi },
-		{ "pull", cmd_pull },     { "load", cmd_load }, { "import", cmd_import },
+		{ "pull", cmd_pull },     { "load", cmd_load }, { "import", cmd_image_import },
 	};
 
 	if (argc >= 2)

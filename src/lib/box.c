@@ -184,6 +184,31 @@ static int config_parse(boxlite_box *box, const char *text, struct bx_error *err
 	return rc;
 }
 
+char *bx_box_config_normalize(boxlite_runtime *rt, const char *text, int untrusted, struct bx_error *err)
+{
+	boxlite_box *box = bx_box_alloc(rt);
+	struct bx_error e = { 0 };
+	char *out = NULL;
+
+	if (!box) {
+		bx_err(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	snprintf(box->id, sizeof(box->id), "(imported)");
+	if (config_parse(box, text, &e) < 0)
+		bx_err(err, e.code == -ENOMEM ? -ENOMEM : -EINVAL, "the archive's box options are unreadable");
+	else if (box->cpus < 1 || box->cpus > 256 || box->memory_mib < 64 || box->memory_mib > (1u << 20))
+		bx_err(err, -EINVAL, "the archive's box options ask for %u CPUs and %u MiB of memory", box->cpus,
+		       box->memory_mib);
+	else if (untrusted && box->nv.n_vols)
+		bx_err(err, -ENOTSUP, "an archive from an untrusted source (a REST upload) cannot bring volumes: "
+				      "they name host paths");
+	else if (!(out = bx_box_config_json(box)))
+		bx_err(err, -ENOMEM, "out of memory");
+	bx_box_destroy(box);
+	return out;
+}
+
 static int open_dir(boxlite_box *box, struct bx_error *err)
 {
 	box->dir_fd = open(box->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -21,6 +21,10 @@ int bx_box_create_from(boxlite_runtime *rt, const struct bx_box_record *src, con
 		       uint64_t size, boxlite_box **out, struct bx_error *err);
 /* The box's config document as stored (JSON text, malloc'd; NULL: ENOMEM). */
 char *bx_box_config_json(const boxlite_box *box);
+/* A config document from outside (an imported archive's box options):
+ * read as a stored one and written back in our own form. untrusted: no
+ * volumes (-ENOTSUP). NULL with err set on failure. */
+char *bx_box_config_normalize(boxlite_runtime *rt, const char *text, int untrusted, struct bx_error *err);
 /* hold: the shim starts the main command only when a client attaches. */
 int bx_box_start_locked(boxlite_box *box, int hold, struct bx_error *err);
 /* Before exec and copy: starts a stopped or never-started box that has no

@@ -38,11 +38,22 @@ static void base_path(const char *home, const char *id, char *out, size_t n)
 	snprintf(out, n, "%s/bases/%s.qcow2", home, id);
 }
 
-/* Keeps the raw file at the bottom of a chain (the image's base). */
-static int keep_raw(void *ud, const char *file, int is_qcow2)
+/* The first layer of a chain outside the box's directory (the image's
+ * base, or a clone's or an import's base): what a base is rebased onto. */
+struct outside {
+	const char *box_dir;
+	char file[PATH_MAX];
+};
+
+static int first_outside(void *ud, const char *file, int is_qcow2)
 {
-	if (!is_qcow2)
-		snprintf(ud, PATH_MAX, "%s", file);
+	struct outside *o = ud;
+	size_t n = strlen(o->box_dir);
+	(void)is_qcow2;
+	if (strncmp(file, o->box_dir, n) || file[n] != '/') {
+		snprintf(o->file, sizeof(o->file), "%s", file);
+		return 1;
+	}
 	return 0;
 }
 
@@ -77,15 +88,68 @@ void bx_clone_undo(boxlite_runtime *rt, const char *box_dir, const char *id)
 	unlink(marker);
 }
 
+int bx_clone_make_base(boxlite_box *box, int live, char id[9], char base[PATH_MAX], struct bx_error *err)
+{
+	char disk[PATH_MAX], bases[PATH_MAX], backing[PATH_MAX], marker[16];
+	struct outside below = { .box_dir = box->dir };
+	uint64_t size;
+	int dirfd, rc;
+
+	bx_disk_top(box->dir, disk, sizeof(disk));
+	/* A running box's top cannot be rebased off its snapshot layers (QEMU
+	 * holds it): its base would depend on the source's directory. */
+	if (live && backs_into(disk, box->dir))
+		return bx_err(err, -EBUSY, "box %s is running and its disk stands on its snapshots: stop it first", box->id);
+	if ((rc = bx_qcow2_read_header(disk, &size, backing, sizeof(backing), err)) < 0 ||
+	    (rc = bx_qcow2_walk(disk, first_outside, &below, err)) < 0)
+		return rc;
+	bx_snapshot_new_id(id);
+	snprintf(bases, sizeof(bases), "%s/bases", box->rt->home);
+	if (mkdir(bases, 0755) < 0 && errno != EEXIST)
+		return bx_err_sys(err, -errno, "%s", bases);
+	base_path(box->rt->home, id, base, PATH_MAX);
+	if ((dirfd = open(box->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return bx_err_sys(err, -errno, "%s", box->dir);
+	/* A live marker says so: once its switch is made it stays. */
+	snprintf(marker, sizeof(marker), live ? "%s\nlive" : "%s", id);
+	rc = bx_write_file_atomic(dirfd, PENDING, marker, strlen(marker), 0600, err);
+	close(dirfd);
+	if (rc < 0)
+		return rc;
+	if (live) {
+		rc = bx_disk_switch_live(box, base, id, err);
+	} else if (rename(disk, base) < 0) {
+		rc = bx_err_sys(err, -errno, "moving %s", disk);
+	} else {
+		/* Standalone of the source's directory (its snapshot layers go with it). */
+		if (backs_into(base, box->dir))
+			rc = below.file[0] ? bx_disk_rebase(box->rt->qemu, base, below.file, err)
+					   : bx_err(err, -EIO, "%s: its chain has no layer outside the box", base);
+		chmod(base, 0444);
+		if (rc == 0)
+			rc = bx_qcow2_create_overlay(disk, base, "qcow2", size, err);
+	}
+	if (rc < 0)
+		bx_clone_undo(box->rt, box->dir, id);
+	return rc;
+}
+
+void bx_clone_unmark(const char *box_dir)
+{
+	char marker[PATH_MAX];
+	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
+	unlink(marker);
+}
+
 BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *const *names, boxlite_box **out,
 				boxlite_error **errp)
 {
 	BX_REMOTE(box && box->remote && out && count, bx_remote_clone(box, count, names, out, &e_));
 	struct bx_error err = { 0 };
-	char disk[PATH_MAX], bases[PATH_MAX], base[PATH_MAX], bottom[PATH_MAX], id[9], marker[16];
+	char base[PATH_MAX], backing[PATH_MAX], id[9];
 	uint64_t size;
 	size_t made = 0;
-	int lock = -1, dirfd = -1, rc, live;
+	int lock = -1, rc, live;
 
 	if (!box || !out || !count || count > 64)
 		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
@@ -96,52 +160,9 @@ BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *cons
 				       &err, BOXLITE_ORIGIN_RUNTIME, errp);
 	if ((rc = bx_box_lock_for_disk(box, "clone it", 1, &live, &lock, &err)) < 0)
 		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
-	bx_disk_top(box->dir, disk, sizeof(disk));
-	/* A running box's top cannot be rebased off its snapshot layers (QEMU
-	 * holds it): its base would depend on the source's directory. */
-	if (live && backs_into(disk, box->dir)) {
-		rc = bx_err(&err, -EBUSY, "box %s is running and its disk stands on its snapshots: stop it to clone it",
-			    box->id);
+	if ((rc = bx_clone_make_base(box, live, id, base, &err)) < 0 ||
+	    (rc = bx_qcow2_read_header(base, &size, backing, sizeof(backing), &err)) < 0)
 		goto out;
-	}
-	bottom[0] = 0;
-	if ((rc = bx_qcow2_read_header(disk, &size, base, sizeof(base), &err)) < 0 ||
-	    (rc = bx_qcow2_walk(disk, keep_raw, bottom, &err)) < 0)
-		goto out;
-	if (!bottom[0]) {
-		rc = bx_err(&err, -EIO, "%s: no image base at the bottom of its chain", disk);
-		goto out;
-	}
-	bx_snapshot_new_id(id);
-	snprintf(bases, sizeof(bases), "%s/bases", box->rt->home);
-	if (mkdir(bases, 0755) < 0 && errno != EEXIST) {
-		rc = bx_err_sys(&err, -errno, "%s", bases);
-		goto out;
-	}
-	base_path(box->rt->home, id, base, sizeof(base));
-	if ((dirfd = open(box->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		rc = bx_err_sys(&err, -errno, "%s", box->dir);
-		goto out;
-	}
-	/* A live marker says so: once its switch is made it stays. */
-	snprintf(marker, sizeof(marker), live ? "%s\nlive" : "%s", id);
-	if ((rc = bx_write_file_atomic(dirfd, PENDING, marker, strlen(marker), 0600, &err)) < 0)
-		goto out;
-	if (live) {
-		if ((rc = bx_disk_switch_live(box, base, id, &err)) < 0)
-			goto undo;
-	} else {
-		if (rename(disk, base) < 0) {
-			rc = bx_err_sys(&err, -errno, "moving %s", disk);
-			goto undo;
-		}
-		/* Standalone of the source's directory (its snapshot layers go with it). */
-		if (backs_into(base, box->dir) && (rc = bx_disk_rebase(box->rt->qemu, base, bottom, &err)) < 0)
-			goto undo;
-		chmod(base, 0444);
-		if ((rc = bx_qcow2_create_overlay(disk, base, "qcow2", size, &err)) < 0)
-			goto undo;
-	}
 	for (made = 0; made < count; made++)
 		if ((rc = bx_box_create_from(box->rt, box->rec, names ? names[made] : NULL, base, size, &out[made],
 					     &err)) < 0)
@@ -151,16 +172,13 @@ BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *cons
 			boxlite_box_remove(out[i], NULL);
 			out[i] = NULL;
 		}
-		if (!live)
-			goto undo;
+		if (!live) { /* a live switch stays: the source now stands on the base */
+			bx_clone_undo(box->rt, box->dir, id);
+			goto out;
+		}
 	}
-	unlinkat(dirfd, PENDING, 0);
-	goto out;
-undo:
-	bx_clone_undo(box->rt, box->dir, id);
+	bx_clone_unmark(box->dir);
 out:
-	if (dirfd >= 0)
-		close(dirfd);
 	bx_unlock(&lock);
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }

@@ -4,6 +4,13 @@
 
 #include "internal.h"
 
+/* Makes the box's disk as it is now a base, <home>/bases/<id>.qcow2 (id
+ * and base filled), with the box on a new empty overlay over it: moved
+ * (stopped box) or switched live (running box). clone.pending stays until
+ * bx_clone_unmark, once what uses the base is recorded; a crash before is
+ * settled by bx_clone_recover. On failure nothing is left. */
+int bx_clone_make_base(boxlite_box *box, int live, char id[9], char base[PATH_MAX], struct bx_error *err);
+void bx_clone_unmark(const char *box_dir);
 /* Puts back what a clone (base id) moved out of box_dir; drops the marker. */
 void bx_clone_undo(boxlite_runtime *rt, const char *box_dir, const char *id);
 /* At runtime open: a clone cut short is undone. 1 when it undid one. */

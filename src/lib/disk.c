@@ -52,10 +52,30 @@ int bx_disk_walk_box(const char *box_dir, int (*visit)(void *ud, const char *fil
 	return rc > 0 ? rc : 0;
 }
 
+/* qemu-img beside the engine binary, else on PATH. */
+static int find_qemu_img(const char *qemu, char out[PATH_MAX], struct bx_error *err)
+{
+	const char *slash = strrchr(qemu, '/');
+
+	snprintf(out, PATH_MAX, "%.*sqemu-img", slash ? (int)(slash - qemu + 1) : 0, qemu);
+	if (access(out, X_OK) < 0)
+		return bx_find_tool("qemu-img", out, PATH_MAX, err);
+	return 0;
+}
+
+int bx_disk_flatten(const char *qemu, const char *top, const char *out, struct bx_error *err)
+{
+	char qemu_img[PATH_MAX], msg[512];
+	/* -U: a running box's QEMU holds the chain (read-only below its top). */
+	const char *argv[] = { qemu_img, "convert", "-U", "-O", "qcow2", top, out, NULL };
+	int rc = find_qemu_img(qemu, qemu_img, err);
+
+	return rc < 0 ? rc : bx_run_tool(argv, msg, sizeof(msg), err);
+}
+
 int bx_disk_rebase(const char *qemu, const char *image, const char *backing, struct bx_error *err)
 {
 	char qemu_img[PATH_MAX], below[PATH_MAX], msg[512];
-	const char *slash = strrchr(qemu, '/');
 	uint64_t size;
 	struct stat st;
 	int rc, qcow2 = bx_qcow2_read_header(backing, &size, below, sizeof(below), NULL) == 0;
@@ -66,8 +86,7 @@ int bx_disk_rebase(const char *qemu, const char *image, const char *backing, str
 		argv[7] = image;
 		argv[8] = NULL;
 	}
-	snprintf(qemu_img, sizeof(qemu_img), "%.*sqemu-img", slash ? (int)(slash - qemu + 1) : 0, qemu);
-	if (access(qemu_img, X_OK) < 0 && (rc = bx_find_tool("qemu-img", qemu_img, sizeof(qemu_img), err)) < 0)
+	if ((rc = find_qemu_img(qemu, qemu_img, err)) < 0)
 		return rc;
 	if (stat(image, &st) < 0)
 		return bx_err_sys(err, -errno, "%s", image);

@@ -23,6 +23,10 @@ int bx_disk_walk_box(const char *box_dir, int (*visit)(void *ud, const char *fil
  * read-only image is made writable for the while. */
 int bx_disk_rebase(const char *qemu, const char *image, const char *backing, struct bx_error *err);
 
+/* Writes the chain under top as one standalone qcow2 image, out (created;
+ * qemu-img convert). */
+int bx_disk_flatten(const char *qemu, const char *top, const char *out, struct bx_error *err);
+
 /* A box's top layer: the one its running QEMU writes (disk_live.c), else
  * <box_dir>/disk.qcow2. */
 void bx_disk_top(const char *box_dir, char *out, size_t n);

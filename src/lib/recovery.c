@@ -18,6 +18,7 @@
 #include "lock.h"
 #include "proc.h"
 #include "clone.h"
+#include "export.h"
 #include "snapshot.h"
 
 struct report {
@@ -138,6 +139,7 @@ int bx_recover(boxlite_runtime *rt, char **report, struct bx_error *err)
 	if ((rc = bx_store_list(rt->store, &recs, &n, err)) == 0) {
 		settle_records(rt, recs, n, &rep);
 		clean_dirs(rt, recs, n, &rep);
+		bx_tmp_sweep(rt);
 	}
 	rt->recovering = 0;
 	bx_unlock(&lock);

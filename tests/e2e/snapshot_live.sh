@@ -29,7 +29,7 @@ out=$("$BOXLITE" snapshot rm w live1 2>&1); rc=$?
 expect_eq "remove on a running box refused" "$rc" 125
 out=$("$BOXLITE" clone w 2>&1); rc=$?
 expect_eq "clone of a running box standing on snapshots refused" "$rc" 125
-expect_contains "clone message" "$out" "stop it to clone it"
+expect_contains "clone message" "$out" "stands on its snapshots: stop it first"
 "$BOXLITE" stop w >/dev/null || fail "stop"
 
 # Each snapshot is a clean filesystem: frozen, not merely crash-consistent.

@@ -1,0 +1,58 @@
+/* The .boxlite box archive (docs/snapshots.md, "Export and import"): a tar,
+ * zstd-compressed, of manifest.json (first) and disk.qcow2, a standalone
+ * qcow2 of the box's disk. The reference system's format: its manifest
+ * fields and version numbers, so archives move both ways where the box
+ * options mean the same.
+ *
+ * Reading is for untrusted bytes: only those two regular members, once
+ * each, bounded sizes, the disk written under a directory fd by a fixed
+ * name (no member name ever becomes a path), its sha256 checked against the
+ * manifest, and a disk that refers to any other file (backing file,
+ * external data file) refused. fuzz/fuzz_box_archive.c drives it. */
+#ifndef BOXLITE_LIB_ARCHIVE_H
+#define BOXLITE_LIB_ARCHIVE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct archive;
+
+/* 5: box_options with ports (the reference's numbering; 1: plain tar without
+ * checksums, 2: zstd and checksums, 3: box_options, 4: capabilities). */
+#define BX_ARCHIVE_VERSION 5
+#define BX_ARCHIVE_MANIFEST_MAX (1024 * 1024)
+#define BX_ARCHIVE_MANIFEST "manifest.json"
+#define BX_ARCHIVE_DISK "disk.qcow2"
+
+struct bx_archive_manifest {
+	int version;
+	char *box_name;        /* NULL: none */
+	char *image;           /* the image reference the box was made from */
+	char *image_digest;    /* NULL: not given */
+	json_t *box_options;   /* the box's config (a JSON object), NULL in v1/v2 */
+	char disk_sha256[65];  /* hex; "" when the archive gives none */
+};
+
+/* Parses and checks a manifest. -EINVAL (malformed, with what is wrong),
+ * -ENOTSUP (a version newer than BX_ARCHIVE_VERSION). */
+int bx_archive_manifest_parse(const char *text, size_t len, struct bx_archive_manifest *m, struct bx_error *err);
+void bx_archive_manifest_free(struct bx_archive_manifest *m);
+
+/* Checks the qcow2 header of an archived disk: standalone (no backing
+ * file, no external data file), not marked corrupt, no unknown
+ * incompatible feature, a virtual size in range. Sets *size. */
+int bx_archive_check_disk(int fd, uint64_t *size, struct bx_error *err);
+
+/* Reads an archive from a (opened for reading by the caller: zstd or plain
+ * tar): the manifest into *m, the disk into dirfd/disk.qcow2 (created, never
+ * overwritten), checked as above. On failure the disk file is removed. */
+int bx_archive_read(struct archive *a, int dirfd, struct bx_archive_manifest *m, struct bx_error *err);
+/* Opens a reader for a .boxlite stream: zstd or plain tar. */
+struct archive *bx_archive_reader_new(void);
+
+/* Writes an archive to fd: manifest_json, then the file disk_path. */
+int bx_archive_write(int fd, const char *manifest_json, const char *disk_path, struct bx_error *err);
+
+#endif
