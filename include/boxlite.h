@@ -690,6 +690,9 @@ int boxlite_box_clone(boxlite_box *box, size_t count, const char *const *names, 
  * Returns 0, -EBUSY (starting or stopping; running on a disk that stands on
  * its snapshots), -errno. */
 int boxlite_box_export(boxlite_box *box, const char *dest, char **written, boxlite_error **err);
+/* The same archive written to fd as it is made (a pipe, a socket, a file;
+ * written in order, never seeked; the caller closes fd). */
+int boxlite_box_export_fd(boxlite_box *box, int fd, boxlite_error **err);
 
 /* Import flags. UNTRUSTED: the archive comes from someone else (a REST
  * upload): volumes (host paths) are refused. */
@@ -703,6 +706,10 @@ int boxlite_box_export(boxlite_box *box, const char *dest, char **written, boxli
  * taken), -ENOENT (no such file), -errno. */
 int boxlite_runtime_import_box(boxlite_runtime *rt, const char *path, const char *name, unsigned flags,
 			       boxlite_box **out, boxlite_error **err);
+/* The same, reading the archive from fd (a pipe or socket is fine: read in
+ * order to its end; the caller closes fd). */
+int boxlite_runtime_import_box_fd(boxlite_runtime *rt, int fd, const char *name, unsigned flags, boxlite_box **out,
+				  boxlite_error **err);
 
 /* Freezes the box's virtual CPUs (QMP stop) / lets them run again (cont).
  * Returns: 0; -ENOTCONN when the box is not running (or, for unpause, not

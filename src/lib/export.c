@@ -129,8 +129,9 @@ static char *manifest_json(const boxlite_box *box, const char *disk, const char 
 	return text;
 }
 
-/* Writes the archive to out, which appears whole or not at all. */
-static int write_archive(const char *out, const char *manifest, const char *disk, struct bx_error *err)
+/* Writes out through fill(fd), and out appears whole or not at all. */
+static int write_atomic(const char *out, int (*fill)(void *ud, int fd, struct bx_error *err), void *ud,
+			struct bx_error *err)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 32], proc[64];
 	const char *slash = strrchr(out, '/');
@@ -146,7 +147,7 @@ static int write_archive(const char *out, const char *manifest, const char *disk
 			return bx_err_sys(err, -errno, "cannot write in %s", dir);
 		named = 1;
 	}
-	if ((rc = bx_archive_write(fd, manifest, disk, err)) == 0 && fsync(fd) < 0)
+	if ((rc = fill(ud, fd, err)) == 0 && fsync(fd) < 0)
 		rc = bx_err_sys(err, -errno, "writing %s", out);
 	if (rc == 0 && !named) {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
@@ -177,26 +178,20 @@ static int out_path(const boxlite_box *box, const char *dest, char out[PATH_MAX]
 	return 0;
 }
 
-BX_EXPORT int boxlite_box_export(boxlite_box *box, const char *dest, char **written, boxlite_error **errp)
+/* The archive of a local box, written to fd as it is made. */
+static int export_local(boxlite_box *box, int fd, struct bx_error *err)
 {
-	BX_REMOTE(box && box->remote, bx_remote_unsupported(&e_, "exporting a box"));
-	struct bx_error err = { 0 };
-	char out[PATH_MAX], stage[PATH_MAX] = "", flat[PATH_MAX + 16], src[PATH_MAX], id[9], sum[65];
+	char stage[PATH_MAX] = "", flat[PATH_MAX + 16], src[PATH_MAX], id[9], sum[65];
 	char *manifest = NULL;
 	int lock = -1, live, rc;
 
-	if (written)
-		*written = NULL;
-	if (!box)
-		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
-	if ((rc = out_path(box, dest, out, &err)) < 0 ||
-	    (rc = bx_box_lock_for_disk(box, "export it", 1, &live, &lock, &err)) < 0)
-		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
-	if ((rc = staging_dir(box->rt, "export", stage, &err)) < 0)
+	if ((rc = bx_box_lock_for_disk(box, "export it", 1, &live, &lock, err)) < 0)
+		return rc;
+	if ((rc = staging_dir(box->rt, "export", stage, err)) < 0)
 		goto out;
 	snprintf(flat, sizeof(flat), "%s/" BX_ARCHIVE_DISK, stage);
 	if (live) { /* its disk as it is now, frozen into a base the box runs on over */
-		if ((rc = bx_clone_make_base(box, 1, id, src, &err)) < 0)
+		if ((rc = bx_clone_make_base(box, 1, id, src, err)) < 0)
 			goto out;
 		bx_clone_unmark(box->dir);
 		bx_unlock(&lock);
@@ -204,21 +199,52 @@ BX_EXPORT int boxlite_box_export(boxlite_box *box, const char *dest, char **writ
 		bx_disk_top(box->dir, src, sizeof(src));
 	}
 	/* A stopped box stays locked (not started) while its disk is read. */
-	rc = bx_disk_flatten(box->rt->qemu, src, flat, &err);
+	rc = bx_disk_flatten(box->rt->qemu, src, flat, err);
 	bx_unlock(&lock);
-	if (rc < 0 || (rc = sha256_file(flat, sum, &err)) < 0)
+	if (rc < 0 || (rc = sha256_file(flat, sum, err)) < 0)
 		goto out;
-	if (!(manifest = manifest_json(box, src, sum))) {
-		rc = bx_err(&err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = write_archive(out, manifest, flat, &err)) == 0 && written && !(*written = strdup(out)))
-		rc = bx_err(&err, -ENOMEM, "out of memory");
+	if (!(manifest = manifest_json(box, src, sum)))
+		rc = bx_err(err, -ENOMEM, "out of memory");
+	else
+		rc = bx_archive_write(fd, manifest, flat, err);
 out:
 	bx_unlock(&lock);
 	if (stage[0])
 		bx_rm_rf_at(AT_FDCWD, stage, NULL);
 	free(manifest);
+	return rc;
+}
+
+static int export_any(boxlite_box *box, int fd, struct bx_error *err)
+{
+	return box->remote ? bx_remote_export(box, fd, err) : export_local(box, fd, err);
+}
+
+static int export_fill(void *box, int fd, struct bx_error *err)
+{
+	return export_any(box, fd, err);
+}
+
+BX_EXPORT int boxlite_box_export(boxlite_box *box, const char *dest, char **written, boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	char out[PATH_MAX];
+	int rc;
+
+	if (written)
+		*written = NULL;
+	if (!box)
+		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	if ((rc = out_path(box, dest, out, &err)) == 0 && (rc = write_atomic(out, export_fill, box, &err)) == 0 &&
+	    written && !(*written = strdup(out)))
+		rc = bx_err(&err, -ENOMEM, "out of memory");
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+BX_EXPORT int boxlite_box_export_fd(boxlite_box *box, int fd, boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	int rc = box && fd >= 0 ? export_any(box, fd, &err) : -EINVAL;
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }
 
@@ -243,43 +269,34 @@ static char *import_config(boxlite_runtime *rt, const struct bx_archive_manifest
 	return config;
 }
 
-BX_EXPORT int boxlite_runtime_import_box(boxlite_runtime *rt, const char *path, const char *name, unsigned flags,
-					 boxlite_box **out, boxlite_error **errp)
+static int import_local(boxlite_runtime *rt, int fd, const char *name, unsigned flags, boxlite_box **out,
+			struct bx_error *err)
 {
-	BX_REMOTE(rt && rt->remote, bx_remote_unsupported(&e_, "importing a box"));
-	struct bx_error err = { 0 };
 	struct bx_archive_manifest m = { 0 };
 	struct bx_box_record rec = { 0 };
 	char stage[PATH_MAX] = "", disk[PATH_MAX + 16], bases[PATH_MAX], base[PATH_MAX], id[9];
 	struct archive *a = NULL;
 	uint64_t size = 0;
-	int fd = -1, dirfd = -1, rc;
+	int dirfd = -1, rc;
 	json_t *img;
 
-	if (out)
-		*out = NULL;
-	if (!rt || !path || !out || (flags & ~BOXLITE_IMPORT_UNTRUSTED))
-		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return bx_error_export(bx_err_sys(&err, -errno, "%s", path), &err, BOXLITE_ORIGIN_RUNTIME, errp);
-	if ((rc = staging_dir(rt, "import", stage, &err)) < 0)
+	if ((rc = staging_dir(rt, "import", stage, err)) < 0)
 		goto out;
 	if ((dirfd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		rc = bx_err_sys(&err, -errno, "%s", stage);
+		rc = bx_err_sys(err, -errno, "%s", stage);
 		goto out;
 	}
 	if (!(a = bx_archive_reader_new()) || archive_read_open_fd(a, fd, 256 * 1024) != ARCHIVE_OK) {
-		rc = bx_err(&err, -EINVAL, "%s: not a .boxlite archive%s%s", path, a ? ": " : "",
-			    a ? archive_error_string(a) : "");
+		rc = bx_err(err, -EINVAL, "not a .boxlite archive%s%s", a ? ": " : "", a ? archive_error_string(a) : "");
 		goto out;
 	}
-	if ((rc = bx_archive_read(a, dirfd, &m, &err)) < 0)
+	if ((rc = bx_archive_read(a, dirfd, &m, err)) < 0)
 		goto out;
 	snprintf(disk, sizeof(disk), "%s/" BX_ARCHIVE_DISK, stage);
-	if ((rc = bx_qcow2_read_header(disk, &size, base, sizeof(base), &err)) < 0)
+	if ((rc = bx_qcow2_read_header(disk, &size, base, sizeof(base), err)) < 0)
 		goto out;
-	if (!(rec.config = import_config(rt, &m, flags & BOXLITE_IMPORT_UNTRUSTED, &err))) {
-		rc = err.code ? err.code : -ENOMEM;
+	if (!(rec.config = import_config(rt, &m, flags & BOXLITE_IMPORT_UNTRUSTED, err))) {
+		rc = err->code ? err->code : -ENOMEM;
 		goto out;
 	}
 	img = json_object_get(m.box_options, "image");
@@ -288,29 +305,69 @@ BX_EXPORT int boxlite_runtime_import_box(boxlite_runtime *rt, const char *path, 
 	bx_snapshot_new_id(id);
 	snprintf(bases, sizeof(bases), "%s/bases", rt->home);
 	if (mkdir(bases, 0755) < 0 && errno != EEXIST) {
-		rc = bx_err_sys(&err, -errno, "%s", bases);
+		rc = bx_err_sys(err, -errno, "%s", bases);
 		goto out;
 	}
 	snprintf(base, sizeof(base), "%s/%s.qcow2", bases, id);
 	chmod(disk, 0444);
 	if (rename(disk, base) < 0) {
-		rc = bx_err_sys(&err, -errno, "moving the imported disk to %s", base);
+		rc = bx_err_sys(err, -errno, "moving the imported disk to %s", base);
 		goto out;
 	}
-	if ((rc = bx_box_create_from(rt, &rec, name, base, size, out, &err)) < 0) {
+	if ((rc = bx_box_create_from(rt, &rec, name, base, size, out, err)) < 0) {
 		chmod(base, 0644);
 		unlink(base);
 	}
 out:
 	if (a)
 		archive_read_free(a);
-	if (fd >= 0)
-		close(fd);
 	if (dirfd >= 0)
 		close(dirfd);
 	if (stage[0])
 		bx_rm_rf_at(AT_FDCWD, stage, NULL);
 	bx_archive_manifest_free(&m);
 	free(rec.config);
+	return rc;
+}
+
+static int import_any(boxlite_runtime *rt, int fd, const char *name, unsigned flags, boxlite_box **out,
+		      struct bx_error *err)
+{
+	if (flags & ~BOXLITE_IMPORT_UNTRUSTED)
+		return bx_err(err, -EINVAL, "unknown import flags");
+	return rt->remote ? bx_remote_import(rt, fd, name, out, err) : import_local(rt, fd, name, flags, out, err);
+}
+
+BX_EXPORT int boxlite_runtime_import_box(boxlite_runtime *rt, const char *path, const char *name, unsigned flags,
+					 boxlite_box **out, boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	int fd, rc;
+
+	if (out)
+		*out = NULL;
+	if (!rt || !path || !out)
+		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return bx_error_export(bx_err_sys(&err, -errno, "%s", path), &err, BOXLITE_ORIGIN_RUNTIME, errp);
+	rc = import_any(rt, fd, name, flags, out, &err);
+	close(fd);
+	if (rc < 0 && err.code == -EINVAL && strncmp(err.msg, path, strlen(path))) {
+		char msg[sizeof(err.msg)];
+		snprintf(msg, sizeof(msg), "%s: %s", path, err.msg);
+		snprintf(err.msg, sizeof(err.msg), "%s", msg);
+	}
+	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
+}
+
+BX_EXPORT int boxlite_runtime_import_box_fd(boxlite_runtime *rt, int fd, const char *name, unsigned flags,
+					    boxlite_box **out, boxlite_error **errp)
+{
+	struct bx_error err = { 0 };
+	int rc;
+
+	if (out)
+		*out = NULL;
+	rc = rt && out && fd >= 0 ? import_any(rt, fd, name, flags, out, &err) : -EINVAL;
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }

@@ -109,7 +109,7 @@ static void count(struct srv *s, uint64_t *counter)
 }
 
 /* Answers with the box's current info (status given). 404 if it went. */
-static void reply_box(struct srv *s, struct srv_req *r, struct srv_resp *out, struct srv_box *b, unsigned status)
+void srv_reply_box(struct srv *s, struct srv_req *r, struct srv_resp *out, struct srv_box *b, unsigned status)
 {
 	boxlite_box_info info = { .struct_size = sizeof(info) };
 	boxlite_error *e = NULL;
@@ -155,7 +155,7 @@ void h_box_create(struct srv *s, struct srv_req *r, struct srv_resp *out)
 		srv_error(out, r, 500, "InternalError", "internal", "out of memory");
 		goto done;
 	}
-	reply_box(s, r, out, b, 201);
+	srv_reply_box(s, r, out, b, 201);
 	srv_box_put(s, b);
 done:
 	boxlite_box_options_free(o);
@@ -192,7 +192,7 @@ void h_box_get(struct srv *s, struct srv_req *r, struct srv_resp *out)
 	struct srv_box *b = srv_route_box(s, r, out);
 	if (!b)
 		return;
-	reply_box(s, r, out, b, 200);
+	srv_reply_box(s, r, out, b, 200);
 	srv_box_put(s, b);
 }
 
@@ -247,7 +247,7 @@ void h_box_start(struct srv *s, struct srv_req *r, struct srv_resp *out)
 		srv_error_lib(out, r, rc, e, SRV_CTX_START);
 	} else {
 		boxlite_error_free(e);
-		reply_box(s, r, out, b, 200);
+		srv_reply_box(s, r, out, b, 200);
 	}
 	srv_box_put(s, b);
 }
@@ -269,7 +269,7 @@ void h_box_stop(struct srv *s, struct srv_req *r, struct srv_resp *out)
 		srv_error_lib(out, r, rc, e, SRV_CTX_BOX);
 	} else {
 		count(s, &s->n.boxes_stopped);
-		reply_box(s, r, out, b, 200);
+		srv_reply_box(s, r, out, b, 200);
 	}
 	srv_box_put(s, b);
 }
@@ -333,7 +333,7 @@ void h_box_clone(struct srv *s, struct srv_req *r, struct srv_resp *out)
 			boxlite_box_free(clone);
 			srv_error(out, r, 500, "InternalError", "internal", "out of memory");
 		} else {
-			reply_box(s, r, out, nb, 201);
+			srv_reply_box(s, r, out, nb, 201);
 			srv_box_put(s, nb);
 		}
 	}

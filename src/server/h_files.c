@@ -1,5 +1,6 @@
-/* Files in and out of a box as tar streams (rest-api.md §7), and the box's
- * logs (a boxlite route, GET .../logs, streamed the same way). Both directions
+/* Files in and out of a box as tar streams (rest-api.md §7), the box's
+ * logs (a boxlite route, GET .../logs), and box archives (export, import:
+ * docs/snapshots.md), all streamed the same way. Both directions
  * stream: an upload is fed to the box as it arrives and a download is sent
  * as the box produces it, so neither is held in memory or on the server's
  * disk (the reference server buffers both). Each copy runs on a thread of
@@ -24,7 +25,9 @@ struct copy {
 	pthread_t thread;
 	int rc;
 	boxlite_error *err;
-	enum { COPY_OUT, COPY_IN, LOGS } mode;
+	enum { COPY_OUT, COPY_IN, LOGS, EXPORT, IMPORT } mode;
+	char *name;           /* IMPORT: the new box's name, or NULL */
+	boxlite_box *imported;
 	int console;          /* LOGS: the console instead of the main command's output */
 	int broken;           /* upload: the box stopped taking bytes */
 	uint64_t bytes;
@@ -53,7 +56,7 @@ static struct copy *copy_new(struct srv *s, struct srv_req *r, struct srv_resp *
 		return NULL;
 	}
 	c->s = s;
-	snprintf(c->box_key, sizeof(c->box_key), "%s", r->params[0]);
+	snprintf(c->box_key, sizeof(c->box_key), "%s", r->params[0] ? r->params[0] : "");
 	c->opts.struct_size = sizeof(c->opts);
 	c->fd = sv[0];
 	c->peer = sv[1];
@@ -65,6 +68,8 @@ static void copy_free(struct copy *c)
 	if (c->peer >= 0)
 		close(c->peer);
 	boxlite_error_free(c->err);
+	boxlite_box_free(c->imported);
+	free(c->name);
 	free(c->path);
 	free(c);
 }
@@ -75,10 +80,17 @@ static void *copy_main(void *arg)
 	struct copy *c = arg;
 	struct srv_box *b = NULL;
 
+	if (c->mode == IMPORT) { /* an upload is someone else's archive */
+		c->rc = boxlite_runtime_import_box_fd(c->s->rt, c->fd, c->name, BOXLITE_IMPORT_UNTRUSTED, &c->imported,
+						      &c->err);
+		close(c->fd);
+		return NULL;
+	}
 	c->rc = srv_box_get(c->s, c->box_key, &b, &c->err);
 	if (c->rc == 0)
 		c->rc = c->mode == COPY_IN ? boxlite_box_copy_in_tar_ex(b->box, c->fd, c->path, &c->opts, &c->err)
 			: c->mode == COPY_OUT ? boxlite_box_copy_out_tar_ex(b->box, c->path, c->fd, &c->opts, &c->err)
+			: c->mode == EXPORT   ? boxlite_box_export_fd(b->box, c->fd, &c->err)
 					      : boxlite_box_logs(b->box, c->console, c->fd, &c->err);
 	srv_box_put(c->s, b);
 	close(c->fd);
@@ -288,3 +300,72 @@ void h_box_logs(struct srv *s, struct srv_req *r, struct srv_resp *out)
 	c->console = console;
 	stream_out(r, out, c, "text/plain; charset=utf-8");
 }
+
+/* ---------------------------------------------------------- box archives */
+
+void h_box_export(struct srv *s, struct srv_req *r, struct srv_resp *out)
+{
+	struct copy *c = copy_new(s, r, out, 0);
+
+	if (!c)
+		return;
+	c->mode = EXPORT;
+	stream_out(r, out, c, "application/octet-stream");
+}
+
+static int import_begin(struct srv *s, struct srv_req *r, struct srv_resp *out, void **state)
+{
+	const char *name = srv_query(r, "name");
+	struct copy *c = copy_new(s, r, out, 0);
+
+	if (!c)
+		return -1;
+	c->mode = IMPORT;
+	if (name && name[0] && !(c->name = strdup(name))) {
+		copy_free(c);
+		srv_error(out, r, 500, "InternalError", "internal", "out of memory");
+		return -1;
+	}
+	/* The archive is read as it arrives: a bad one is refused without
+	 * waiting for (or keeping) the rest. */
+	c->started = 1;
+	if (pthread_create(&c->thread, NULL, copy_main, c) != 0) {
+		close(c->fd);
+		c->rc = -EAGAIN;
+		c->broken = 1;
+	}
+	*state = c;
+	return 0;
+}
+
+static void import_data(void *state, const char *buf, size_t len)
+{
+	feed(state, buf, len);
+}
+
+static void import_end(struct srv *s, struct srv_req *r, struct srv_resp *out, void *state)
+{
+	struct copy *c = state;
+	struct srv_box *b;
+
+	shutdown(c->peer, SHUT_WR); /* end of the archive */
+	if (c->rc != -EAGAIN)
+		pthread_join(c->thread, NULL);
+	if (out) {
+		if (c->rc == -EAGAIN && !c->err) {
+			srv_error(out, r, 429, "ResourceExhaustedError", "resource_exhausted", "cannot start a thread");
+		} else if (c->rc < 0) {
+			srv_error_lib(out, r, c->rc, c->err, SRV_CTX_CREATE);
+			c->err = NULL;
+		} else if (!(b = srv_box_adopt(s, c->imported))) {
+			srv_error(out, r, 500, "InternalError", "internal", "out of memory");
+		} else {
+			c->imported = NULL;
+			srv_reply_box(s, r, out, b, 201);
+			srv_box_put(s, b);
+		}
+	}
+	copy_free(c);
+}
+
+const struct srv_upload_ops h_box_import = { import_begin, import_data, import_end };

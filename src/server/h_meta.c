@@ -15,8 +15,8 @@ void h_config(struct srv *s, struct srv_req *r, struct srv_resp *out)
 		 json_pack("{s:{s:i,s:i,s:s,s:i},s:{},s:{s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:i}}",
 			   "defaults", "cpus", 1, "memory_mib", 512, "security_preset", "standard", "auto_delete", 0,
 			   "overrides", "capabilities", "linux_capabilities_enabled", 1, "tty_enabled", 1,
-			   "streaming_enabled", 1, "snapshots_enabled", 1, "clone_enabled", 1, "export_enabled", 0,
-			   "import_enabled", 0, "volumes_enabled", 0, "max_cpus", 64, "max_memory_mib", 65536,
+			   "streaming_enabled", 1, "snapshots_enabled", 1, "clone_enabled", 1, "export_enabled", 1,
+			   "import_enabled", 1, "volumes_enabled", 0, "max_cpus", 64, "max_memory_mib", 65536,
 			   "max_disk_size_gb", 4096));
 }
 

@@ -15,7 +15,7 @@ static const struct srv_route routes[] = {
 	R("GET", "/openapi.yaml", h_openapi, SRV_ROUTE_PUBLIC | SRV_ROUTE_NO_PREFIX),
 	R("GET", "/me", h_me, SRV_ROUTE_NO_PREFIX),
 	R("GET", "/metrics", h_runtime_metrics, 0),
-	R("POST", "/boxes/import", h_unsupported, 0),
+	{ "POST", "/boxes/import", NULL, 0, &h_box_import }, /* untrusted: BOXLITE_IMPORT_UNTRUSTED */
 	R("POST", "/boxes", h_box_create, 0),
 	R("GET", "/boxes", h_box_list, 0),
 	R("GET", "/boxes/{box_id}", h_box_get, 0),
@@ -38,14 +38,14 @@ static const struct srv_route routes[] = {
 	R("POST", "/images/pull", h_images_pull, 0),
 	R("GET", "/images/{image_id}", h_image_get, 0),
 	R("HEAD", "/images/{image_id}", h_image_head, 0),
-	/* Snapshots (docs/snapshots.md); clone, export, import come next. */
+	/* Snapshots, clone, export (docs/snapshots.md). */
 	R("POST", "/boxes/{box_id}/snapshots", h_snapshot_create, 0),
 	R("GET", "/boxes/{box_id}/snapshots", h_snapshot_list, 0),
 	R("GET", "/boxes/{box_id}/snapshots/{name}", h_snapshot_get, 0),
 	R("DELETE", "/boxes/{box_id}/snapshots/{name}", h_snapshot_delete, 0),
 	R("POST", "/boxes/{box_id}/snapshots/{name}/restore", h_snapshot_restore, 0),
 	R("POST", "/boxes/{box_id}/clone", h_box_clone, 0),
-	R("POST", "/boxes/{box_id}/export", h_unsupported, 0),
+	R("POST", "/boxes/{box_id}/export", h_box_export, 0),
 	/* Volumes over REST: unsupported, as in the reference server. */
 	R("POST", "/volumes", h_unsupported, 0),
 	R("GET", "/volumes", h_unsupported, 0),

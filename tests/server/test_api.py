@@ -6,7 +6,7 @@ import subprocess
 
 import yaml
 
-from conftest import BOXLITE, IMAGE, KEY, Server, expect_error
+from conftest import BOXLITE, IMAGE, KEY, Server, expect_error, wait_for
 
 SRC = os.environ.get("BOXLITE_SRC") or os.path.join(os.path.dirname(__file__), "..", "..")
 
@@ -15,7 +15,7 @@ def test_config_is_public(server):
     st, body, _ = server.request("GET", "/v1/config", key=None)
     assert st == 200
     assert body["capabilities"]["linux_capabilities_enabled"] is True
-    assert body["capabilities"]["export_enabled"] is False
+    assert body["capabilities"]["export_enabled"] is True and body["capabilities"]["import_enabled"] is True
 
 
 def test_auth(server):
@@ -137,9 +137,7 @@ def test_delete_running_by_default(server, box):
 
 
 def test_not_yet_supported_routes(server, box):
-    bid = box["box_id"]
-    for method, path in [("POST", f"/v1/boxes/{bid}/export"),
-                         ("POST", "/v1/boxes/import"), ("GET", "/v1/volumes")]:
+    for method, path in [("GET", "/v1/volumes"), ("POST", "/v1/volumes")]:
         expect_error(*server.request(method, path, {})[:2], 400, "unsupported")
 
 
@@ -236,6 +234,32 @@ def test_snapshot_routes(server, box):
     assert server.request("DELETE", f"/v1/boxes/{bid}/snapshots/first")[0] == 204
     expect_error(*server.request("DELETE", f"/v1/boxes/{bid}/snapshots/first")[:2], 404, "not_found")
     assert server.request("GET", "/v1/config", key=None)[1]["capabilities"]["snapshots_enabled"] is True
+
+
+def test_export_import_routes(server, box):
+    bid = box["box_id"]
+    st, ex, _ = server.request("POST", f"/v1/boxes/{bid}/exec", {"command": "sh", "args": ["-c", "echo moved > /root/f; sync"]})
+    assert st == 201
+    wait_for(lambda: server.request("GET", f"/v1/boxes/{bid}/executions/{ex['execution_id']}")[1].get("status") != "running",
+             what="the write")
+    st, archive, r = server.request("POST", f"/v1/boxes/{bid}/export", {})  # the box runs on
+    assert st == 200 and r.getheader("Content-Type") == "application/octet-stream"
+    assert archive[:4] == b"\x28\xb5\x2f\xfd"  # zstd
+    st, nb, _ = server.request("POST", "/v1/boxes/import?name=api-imported", archive,
+                               headers={"Content-Type": "application/octet-stream"})
+    assert st == 201 and nb["name"] == "api-imported" and nb["box_id"] != bid, nb
+    expect_error(*server.request("POST", "/v1/boxes/import?name=api-imported", archive,
+                                 headers={"Content-Type": "application/octet-stream"})[:2], 409, "already_exists")
+    bad = bytearray(archive)
+    bad[len(bad) // 2] ^= 0xff
+    expect_error(*server.request("POST", "/v1/boxes/import", bytes(bad),
+                                 headers={"Content-Type": "application/octet-stream"})[:2], 400, "invalid_argument")
+    expect_error(*server.request("POST", "/v1/boxes/import", b"not an archive",
+                                 headers={"Content-Type": "application/octet-stream"})[:2], 400, "invalid_argument")
+    expect_error(*server.request("POST", "/v1/boxes/nope/export", {})[:2], 404, "not_found")
+    assert server.request("DELETE", f"/v1/boxes/{nb['box_id']}?force=true")[0] == 204
+    st, boxes, _ = server.request("GET", "/v1/boxes")
+    assert [b["name"] for b in boxes["boxes"]].count("api-imported") == 0
 
 
 def test_clone_route(server, box):

@@ -6,7 +6,7 @@ import datetime
 import json
 import os
 import shutil
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ._pool import run_blocking
 from .errors import InvalidArgumentError
@@ -99,10 +99,16 @@ class Box:
         return self._id
 
     async def clone_box(self, *, options: Any = None, name: Optional[str] = None) -> "Box":
-        """A thin copy of this (stopped) box: a new box whose disk starts as
-        this one's is now, with its own id and hostname."""
+        """A thin copy of this box (stopped or running): a new box whose disk
+        starts as this one's is now, with its own id and hostname."""
         native = await run_blocking(self._native.clone, name)
         return self._runtime._track(native)
+
+    async def export(self, *, options: Any = None, dest: Union[str, "os.PathLike[str]"]) -> str:
+        """Writes this box to a ``.boxlite`` archive and returns its path:
+        ``dest`` itself, or ``dest/{name or "box"}.boxlite`` when ``dest`` is a
+        directory. A running box runs on."""
+        return await run_blocking(self._native.export, os.fspath(dest))
 
     @property
     def snapshot(self) -> SnapshotHandle:

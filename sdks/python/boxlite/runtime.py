@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple, Union
 
 from . import boxlite as _native
 from ._pool import run_blocking
@@ -138,6 +139,16 @@ class Boxlite:
         self._check()
         native = await run_blocking(self._native.get, id_or_name)
         return None if native is None else self._track(native)
+
+    async def import_box(self, archive_path: Union[str, "os.PathLike[str]"], name: Optional[str] = None, *,
+                         untrusted: bool = False) -> Box:
+        """A new box from a ``.boxlite`` archive (``Box.export``). The archive
+        is always checked (checksums, format version, a disk that refers to no
+        other file); ``untrusted=True`` also refuses volumes (host paths), the
+        policy for archives someone else sent (REST uploads)."""
+        self._check()
+        native = await run_blocking(self._native.import_box, os.fspath(archive_path), name, untrusted)
+        return self._track(native)
 
     async def get_info(self, id_or_name: str) -> Optional[BoxInfo]:
         """The box's :class:`BoxInfo`, or None when there is no such box."""

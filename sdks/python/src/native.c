@@ -309,7 +309,27 @@ static PyObject *box_stop(BoxObject *self, PyObject *args)
 
 static PyObject *wrap_box(PyObject *runtime, boxlite_box *box);
 
-/* clone(name=None) -> NativeBox: one thin copy of this stopped box */
+/* export(dest) -> str: the .boxlite archive written */
+static PyObject *box_export(BoxObject *self, PyObject *args)
+{
+	const char *dest;
+	char *written = NULL;
+	boxlite_error *err = NULL;
+	PyObject *r;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "s", &dest) || box_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_export(self->box, dest, &written, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	r = PyUnicode_FromString(written);
+	free(written);
+	return r;
+}
+
+/* clone(name=None) -> NativeBox: one thin copy of this box */
 static PyObject *box_clone(BoxObject *self, PyObject *args)
 {
 	const char *name = NULL;
@@ -526,6 +546,7 @@ static PyMethodDef box_methods[] = {
 	{ "start", (PyCFunction)box_start, METH_NOARGS, "start(): boots the box (a running one: nothing)" },
 	{ "stop", (PyCFunction)box_stop, METH_VARARGS, "stop(timeout_ms=0)" },
 	{ "clone", (PyCFunction)box_clone, METH_VARARGS, "clone(name=None) -> NativeBox" },
+	{ "export", (PyCFunction)box_export, METH_VARARGS, "export(dest) -> str, the archive written" },
 	{ "snapshot_create", (PyCFunction)box_snapshot_create, METH_VARARGS, "snapshot_create(name)" },
 	{ "snapshot_list", (PyCFunction)box_snapshot_list, METH_NOARGS, "snapshot_list() -> [dict], newest first" },
 	{ "snapshot_restore", (PyCFunction)box_snapshot_restore, METH_VARARGS, "snapshot_restore(name)" },
@@ -794,6 +815,24 @@ static PyObject *runtime_create(RuntimeObject *self, PyObject *args)
 	return wrap_box((PyObject *)self, box);
 }
 
+/* import_box(path, name=None, untrusted=False) -> NativeBox */
+static PyObject *runtime_import_box(RuntimeObject *self, PyObject *args)
+{
+	const char *path, *name = NULL;
+	int untrusted = 0, rc;
+	boxlite_box *box = NULL;
+	boxlite_error *err = NULL;
+
+	if (!PyArg_ParseTuple(args, "s|zp", &path, &name, &untrusted) || rt_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_runtime_import_box(self->rt, path, name,
+							       untrusted ? BOXLITE_IMPORT_UNTRUSTED : 0, &box, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	return wrap_box((PyObject *)self, box);
+}
+
 /* get(id_or_name) -> NativeBox, or None when there is none */
 static PyObject *runtime_get(RuntimeObject *self, PyObject *args)
 {
@@ -966,6 +1005,8 @@ static PyMethodDef runtime_methods[] = {
 	  "set_registries([dict]): the image registries pulls use" },
 	{ "create", (PyCFunction)runtime_create, METH_VARARGS, "create(options: dict) -> NativeBox" },
 	{ "get", (PyCFunction)runtime_get, METH_VARARGS, "get(id_or_name) -> NativeBox or None" },
+	{ "import_box", (PyCFunction)runtime_import_box, METH_VARARGS,
+	  "import_box(path, name=None, untrusted=False) -> NativeBox" },
 	{ "list", (PyCFunction)runtime_list, METH_NOARGS, "list() -> [dict], newest first" },
 	{ "pull", (PyCFunction)runtime_pull, METH_VARARGS,
 	  "pull(ref, progress=None) -> {reference, digest, layers}; progress(event: dict) per step" },

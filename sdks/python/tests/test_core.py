@@ -160,6 +160,29 @@ async def test_snapshots(runtime, image):
         await runtime.remove(box.id, force=True)
 
 
+async def test_export_import(runtime, image, tmp_path):
+    # box.export(dest=) and runtime.import_box(path, name=None), as the reference names them.
+    box = await runtime.create(boxlite.BoxOptions(image=image, auto_remove=False), name="core-export")
+    copy = None
+    try:
+        ex = await box.exec("sh", ["-c", "echo exported > /root/f; sync"])
+        assert (await ex.wait()).exit_code == 0
+        path = await box.export(dest=str(tmp_path))  # a running box: it runs on
+        assert path == str(tmp_path / "core-export.boxlite")
+        copy = await runtime.import_box(path, name="core-imported")
+        assert copy.id != box.id and copy.name == "core-imported"
+        ex = await copy.exec("cat", ["/root/f"])
+        assert await ex.stdout().read_all() == "exported\n"
+        await ex.wait()
+        (tmp_path / "bad.boxlite").write_bytes(b"not an archive")
+        with pytest.raises(errors.InvalidArgumentError):
+            await runtime.import_box(tmp_path / "bad.boxlite")
+    finally:
+        if copy is not None:
+            await runtime.remove(copy.id, force=True)
+        await runtime.remove(box.id, force=True)
+
+
 async def test_clone_box(runtime, image):
     box = await runtime.create(boxlite.BoxOptions(image=image, auto_remove=False), name="core-clone-src")
     clone = None

@@ -332,8 +332,11 @@ static size_t write_fd(char *p, size_t sz, size_t n, void *ud)
 	return len;
 }
 
+/* One request whose body (upload) or answer (download) streams through fd;
+ * an upload's 2xx answer, when resp is given, is parsed as JSON. A POST
+ * download sends "{}". */
 static int stream_call(struct bx_rest *r, const char *method, const char *path, const char *ctype, int fd,
-		       int upload, struct bx_error *err)
+		       int upload, json_t **resp, struct bx_error *err)
 {
 	struct stream s = { .fd = fd };
 	struct curl_slist *hdrs = NULL;
@@ -355,6 +358,10 @@ static int stream_call(struct bx_rest *r, const char *method, const char *path, 
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_buf);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &s.err);
 	} else {
+		if (!strcmp(method, "POST")) {
+			hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS, "{}");
+		}
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_fd);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
 	}
@@ -365,6 +372,8 @@ static int stream_call(struct bx_rest *r, const char *method, const char *path, 
 		rc = bx_rest_error(s.status, s.err.data, s.err.len, err);
 	else if (c != CURLE_OK)
 		rc = s.fail ? bx_err(err, -EPIPE, "the copy's reader stopped") : bx_rest_curl_error(r, c, err);
+	else if (resp && !(*resp = json_loadb(s.err.data ? s.err.data : "", s.err.len, 0, NULL)))
+		rc = bx_err(err, -EPROTO, "the server's answer to %s %s is not JSON", method, path);
 	free(s.err.data);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
@@ -373,10 +382,21 @@ static int stream_call(struct bx_rest *r, const char *method, const char *path, 
 
 int bx_rest_put_fd(struct bx_rest *r, const char *path, const char *content_type, int fd, struct bx_error *err)
 {
-	return stream_call(r, "PUT", path, content_type, fd, 1, err);
+	return stream_call(r, "PUT", path, content_type, fd, 1, NULL, err);
 }
 
 int bx_rest_get_fd(struct bx_rest *r, const char *path, int fd, struct bx_error *err)
 {
-	return stream_call(r, "GET", path, NULL, fd, 0, err);
+	return stream_call(r, "GET", path, NULL, fd, 0, NULL, err);
+}
+
+int bx_rest_post_to_fd(struct bx_rest *r, const char *path, int fd, struct bx_error *err)
+{
+	return stream_call(r, "POST", path, NULL, fd, 0, NULL, err);
+}
+
+int bx_rest_post_fd(struct bx_rest *r, const char *path, const char *content_type, int fd, json_t **resp,
+		    struct bx_error *err)
+{
+	return stream_call(r, "POST", path, content_type, fd, 1, resp, err);
 }

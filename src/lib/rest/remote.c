@@ -105,6 +105,8 @@ int bx_remote_box_from_json(boxlite_runtime *rt, json_t *j, boxlite_box **out, s
 	}
 	rb->last = j;
 	snprintf(box->id, sizeof(box->id), "%s", id);
+	if (json_is_string(json_object_get(j, "name")))
+		box->name = strdup(json_string_value(json_object_get(j, "name")));
 	box->remote = rb;
 	*out = box;
 	return 0;

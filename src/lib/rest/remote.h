@@ -46,6 +46,10 @@ int bx_remote_wait(boxlite_box *box, uint32_t timeout_ms, int32_t *exit_code, st
 int bx_remote_stats(boxlite_box *box, boxlite_box_stats *out, struct bx_error *err);
 /* The snapshot routes. */
 int bx_remote_snapshot_create(boxlite_box *box, const char *name, struct bx_error *err);
+/* POST /boxes/{id}/export, the archive written to fd as it comes. */
+int bx_remote_export(boxlite_box *box, int fd, struct bx_error *err);
+/* POST /boxes/import[?name=] with the archive read from fd. */
+int bx_remote_import(boxlite_runtime *rt, int fd, const char *name, boxlite_box **out, struct bx_error *err);
 int bx_remote_snapshot_list(boxlite_box *box, boxlite_snapshot_info **out, size_t *count, struct bx_error *err);
 int bx_remote_snapshot_restore(boxlite_box *box, const char *name, struct bx_error *err);
 int bx_remote_snapshot_remove(boxlite_box *box, const char *name, struct bx_error *err);

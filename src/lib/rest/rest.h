@@ -35,6 +35,11 @@ int bx_rest_errno(const char *code, long status);
 int bx_rest_put_fd(struct bx_rest *r, const char *path, const char *content_type, int fd, struct bx_error *err);
 /* GET PATH, the body written to fd. */
 int bx_rest_get_fd(struct bx_rest *r, const char *path, int fd, struct bx_error *err);
+/* POST PATH with "{}", the answer's body written to fd. */
+int bx_rest_post_to_fd(struct bx_rest *r, const char *path, int fd, struct bx_error *err);
+/* POST PATH with the body read from fd (chunked); the JSON answer in *resp. */
+int bx_rest_post_fd(struct bx_rest *r, const char *path, const char *content_type, int fd, json_t **resp,
+		    struct bx_error *err);
 
 /* A WebSocket to PATH (an attach). header, when not NULL, receives the
  * value of the response header named by header_name ("" when absent);

@@ -1,5 +1,6 @@
 /* Snapshots of a remote box: the API's snapshot routes. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,4 +77,32 @@ int bx_remote_snapshot_restore(boxlite_box *box, const char *name, struct bx_err
 int bx_remote_snapshot_remove(boxlite_box *box, const char *name, struct bx_error *err)
 {
 	return call(box, "DELETE", name, NULL, NULL, NULL, err);
+}
+
+int bx_remote_export(boxlite_box *box, int fd, struct bx_error *err)
+{
+	char *path = NULL;
+	int rc;
+
+	if (asprintf(&path, "/boxes/%s/export", bx_remote_box_id(box)) < 0)
+		return bx_err(err, -ENOMEM, "out of memory");
+	rc = bx_rest_post_to_fd(box->rt->remote, path, fd, err);
+	free(path);
+	return rc;
+}
+
+int bx_remote_import(boxlite_runtime *rt, int fd, const char *name, boxlite_box **out, struct bx_error *err)
+{
+	char *esc = name ? curl_easy_escape(NULL, name, 0) : NULL, *path = NULL;
+	json_t *resp = NULL;
+	int rc;
+
+	if ((name && !esc) || asprintf(&path, "/boxes/import%s%s", esc ? "?name=" : "", esc ? esc : "") < 0) {
+		curl_free(esc);
+		return bx_err(err, -ENOMEM, "out of memory");
+	}
+	curl_free(esc);
+	rc = bx_rest_post_fd(rt->remote, path, "application/octet-stream", fd, &resp, err);
+	free(path);
+	return rc < 0 ? rc : bx_remote_box_from_json(rt, resp, out, err); /* takes resp */
 }
