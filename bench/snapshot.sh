@@ -5,7 +5,11 @@
 #      against `run --rm IMAGE true` (a new box, booted and removed).
 #   2. `clone -n 10` of that box against 10 x `create` of a new box, and
 #      the disk space the 10 clones take against what the source holds.
-# Export/import figures come with export (issue 29, slice 3).
+#   3. `snapshot create` of that box while it runs (the guest frozen for the
+#      switch), median of N, against the stopped box's.
+#   4. `export` of that box against `tar --zstd` of its disk flattened into
+#      one file (what export archives), time and size; `import` of the
+#      archive against `create`.
 # Usage: bench/snapshot.sh [N] [MIB]   (defaults 5, 256)
 set -euo pipefail
 N=${1:-5}
@@ -45,3 +49,34 @@ clones_kb=0
 for id in $(cat "$WORK/clones"); do clones_kb=$((clones_kb + $(du -sk "$BOXLITE_HOME/boxes/$id" | cut -f1))); done
 printf 'disk: source %d KiB (with its snapshots), the 10 clones %d KiB together (%.4f of the source)\n' \
 	"$src_kb" "$clones_kb" "$(echo "$clones_kb/$src_kb" | bc -l)"
+
+live=$(for i in $(seq "$N"); do
+	"$B" start src >/dev/null
+	s=$(now); "$B" snapshot create src "live$i" >/dev/null; e=$(now); echo "$e - $s" | bc -l
+	"$B" stop src >/dev/null
+done | median)
+printf 'snapshot create of the running box (median of %s): %.1f ms   of the stopped box: %.1f ms   ratio %.2f\n' \
+	"$N" "$(echo "$live*1000" | bc -l)" "$(echo "$snap*1000" | bc -l)" "$(echo "$live/$snap" | bc -l)"
+
+dir="$BOXLITE_HOME/boxes/$("$B" inspect -f '{{.Id}}' src)"
+# Each median of N, in turns, as the page cache of this machine makes
+# single runs of file-heavy work vary by 2x.
+: >"$WORK/t.export"; : >"$WORK/t.tar"; : >"$WORK/t.byhand"
+for i in $(seq "$N"); do
+	s=$(now); "$B" export src -o "$WORK/src.boxlite" >/dev/null; e=$(now); echo "$e - $s" | bc -l >>"$WORK/t.export"
+	rm -f "$WORK/flat.qcow2"
+	s=$(now); qemu-img convert -O qcow2 "$dir/disk.qcow2" "$WORK/flat.qcow2"; m=$(now)
+	(cd "$WORK" && tar --zstd -cf flat.tar.zst flat.qcow2); e=$(now)
+	echo "$e - $m" | bc -l >>"$WORK/t.tar"; echo "$e - $s" | bc -l >>"$WORK/t.byhand"
+done
+export=$(median <"$WORK/t.export"); tarz=$(median <"$WORK/t.tar"); byhand=$(median <"$WORK/t.byhand")
+exp_b=$(stat -c %s "$WORK/src.boxlite"); tar_b=$(stat -c %s "$WORK/flat.tar.zst")
+printf 'export (median of %s): %.1f ms, %.1f MiB   tar --zstd of the flattened disk: %.1f ms, %.1f MiB   ratios: time %.2f, size %.3f\n' \
+	"$N" "$(echo "$export*1000" | bc -l)" "$(echo "$exp_b/1048576" | bc -l)" "$(echo "$tarz*1000" | bc -l)" \
+	"$(echo "$tar_b/1048576" | bc -l)" "$(echo "$export/$tarz" | bc -l)" "$(echo "$exp_b/$tar_b" | bc -l)"
+printf 'export against the same by hand (qemu-img convert + tar --zstd, %.1f ms): ratio %.2f\n' \
+	"$(echo "$byhand*1000" | bc -l)" "$(echo "$export/$byhand" | bc -l)"
+s=$(now); "$B" import "$WORK/src.boxlite" >/dev/null; e=$(now); import=$(echo "$e - $s" | bc -l)
+s=$(now); "$B" create "$IMG" >/dev/null; e=$(now); create1=$(echo "$e - $s" | bc -l)
+printf 'import: %.1f ms   create: %.1f ms   ratio %.1f\n' "$(echo "$import*1000" | bc -l)" \
+	"$(echo "$create1*1000" | bc -l)" "$(echo "$import/$create1" | bc -l)"

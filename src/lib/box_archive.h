@@ -1,6 +1,7 @@
 /* The .boxlite box archive (docs/snapshots.md, "Export and import"): a tar,
- * zstd-compressed, of manifest.json (first) and disk.qcow2, a standalone
- * qcow2 of the box's disk. The reference system's format: its manifest
+ * zstd-compressed, of disk.qcow2, a standalone qcow2 of the box's disk,
+ * and manifest.json (last: it carries the disk's checksum, computed as the
+ * disk is written). The reference system's format: its manifest
  * fields and version numbers, so archives move both ways where the box
  * options mean the same.
  *
@@ -52,7 +53,11 @@ int bx_archive_read(struct archive *a, int dirfd, struct bx_archive_manifest *m,
 /* Opens a reader for a .boxlite stream: zstd or plain tar. */
 struct archive *bx_archive_reader_new(void);
 
-/* Writes an archive to fd: manifest_json, then the file disk_path. */
-int bx_archive_write(int fd, const char *manifest_json, const char *disk_path, struct bx_error *err);
+/* Writes an archive to fd, in order (a pipe will do): the file disk_path,
+ * hashed as it goes, then the manifest that manifest(ud, its sha256 in hex)
+ * returns (malloc'd JSON text; NULL: out of memory). Readers take the
+ * members in any order (the reference's extracts all, then reads). */
+int bx_archive_write(int fd, const char *disk_path, char *(*manifest)(void *ud, const char *disk_sha256), void *ud,
+		     struct bx_error *err);
 
 #endif

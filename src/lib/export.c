@@ -2,8 +2,8 @@
  * docs/snapshots.md "Export and import").
  *
  * Export flattens the box's disk chain into one standalone qcow2 (qemu-img
- * convert) in a staging directory under <home>/tmp, hashes it, and writes
- * the archive to an unnamed file in the destination's directory that gets
+ * convert) in a staging directory under <home>/tmp and writes the archive
+ * (hashing the disk as it goes) to an unnamed file in the destination's directory that gets
  * its name only once whole: a kill -9 leaves no partial archive. A running
  * box is not stopped: its disk as it is now becomes a read-only base (the
  * live switch a clone makes, the guest's root frozen for the moment) and
@@ -26,7 +26,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 
 #include "box_archive.h"
 #include "box_impl.h"
@@ -69,35 +68,6 @@ void bx_tmp_sweep(boxlite_runtime *rt)
 	closedir(d);
 }
 
-static int sha256_file(const char *path, char hex[65], struct bx_error *err)
-{
-	unsigned char md[32], *buf = malloc(1 << 20);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-	unsigned int len;
-	ssize_t n;
-
-	if (!buf || !ctx || fd < 0 || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		rc = fd < 0 ? bx_err_sys(err, -errno, "%s", path) : bx_err(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	while ((n = read(fd, buf, 1 << 20)) > 0)
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-	if (n < 0) {
-		rc = bx_err_sys(err, -errno, "reading %s", path);
-		goto out;
-	}
-	EVP_DigestFinal_ex(ctx, md, &len);
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-out:
-	if (fd >= 0)
-		close(fd);
-	EVP_MD_CTX_free(ctx);
-	free(buf);
-	return rc;
-}
-
 /* The image's digest, from the raw base at the bottom of the chain
  * (<home>/images/bases/<hex>.ext4). */
 static int find_digest(void *ud, const char *file, int is_qcow2)
@@ -109,8 +79,15 @@ static int find_digest(void *ud, const char *file, int is_qcow2)
 	return 1;
 }
 
-static char *manifest_json(const boxlite_box *box, const char *disk, const char *sum)
+struct manifest_ctx {
+	const boxlite_box *box;
+	const char *disk;
+};
+
+static char *manifest_json(void *ud, const char *sum)
 {
+	const boxlite_box *box = ((struct manifest_ctx *)ud)->box;
+	const char *disk = ((struct manifest_ctx *)ud)->disk;
 	json_t *opts = json_loads(box->rec->config, 0, NULL), *m;
 	char digest[80] = "", when[32];
 	time_t now = time(NULL);
@@ -181,8 +158,8 @@ static int out_path(const boxlite_box *box, const char *dest, char out[PATH_MAX]
 /* The archive of a local box, written to fd as it is made. */
 static int export_local(boxlite_box *box, int fd, struct bx_error *err)
 {
-	char stage[PATH_MAX] = "", flat[PATH_MAX + 16], src[PATH_MAX], id[9], sum[65];
-	char *manifest = NULL;
+	char stage[PATH_MAX] = "", flat[PATH_MAX + 16], src[PATH_MAX], id[9];
+	struct manifest_ctx mc = { box, src };
 	int lock = -1, live, rc;
 
 	if ((rc = bx_box_lock_for_disk(box, "export it", 1, &live, &lock, err)) < 0)
@@ -201,17 +178,12 @@ static int export_local(boxlite_box *box, int fd, struct bx_error *err)
 	/* A stopped box stays locked (not started) while its disk is read. */
 	rc = bx_disk_flatten(box->rt->qemu, src, flat, err);
 	bx_unlock(&lock);
-	if (rc < 0 || (rc = sha256_file(flat, sum, err)) < 0)
-		goto out;
-	if (!(manifest = manifest_json(box, src, sum)))
-		rc = bx_err(err, -ENOMEM, "out of memory");
-	else
-		rc = bx_archive_write(fd, manifest, flat, err);
+	if (rc == 0)
+		rc = bx_archive_write(fd, flat, manifest_json, &mc, err);
 out:
 	bx_unlock(&lock);
 	if (stage[0])
 		bx_rm_rf_at(AT_FDCWD, stage, NULL);
-	free(manifest);
 	return rc;
 }
 

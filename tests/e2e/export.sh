@@ -25,7 +25,7 @@ sum=$("$BOXLITE" exec src -- md5sum /root/rnd | cut -d' ' -f1)
 out=$("$BOXLITE" export src -o "$A") || fail "export"
 expect_eq "export prints the file (a directory: NAME.boxlite)" "$out" "$A/src.boxlite"
 members=$(zstd -dc "$A/src.boxlite" | tar -tf - | tr '\n' ' ')
-expect_eq "a zstd tar of a manifest and a disk" "$members" "manifest.json disk.qcow2 "
+expect_eq "a zstd tar of a disk and a manifest" "$members" "disk.qcow2 manifest.json "
 man=$(zstd -dc "$A/src.boxlite" | tar -xOf - manifest.json)
 expect_contains "manifest: version" "$man" '"version": 5'
 expect_contains "manifest: image" "$man" '"image": "localhost/busybox:latest"'
