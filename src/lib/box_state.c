@@ -68,8 +68,8 @@ static int read_exit_file(const boxlite_box *box, enum boxlite_box_state *state,
 static void settle_disk(boxlite_box *box)
 {
 	bx_disk_settle(box->dir);
-	bx_snapshot_recover(box->rt, box->dir, box->id, NULL);
-	bx_clone_recover(box->rt, box->dir);
+	bx_snapshot_recover(box->rt, box->dir, box->id, 0, NULL);
+	bx_clone_recover(box->rt, box->dir, 0);
 }
 
 int bx_box_reconcile_locked(boxlite_box *box, struct bx_error *err)

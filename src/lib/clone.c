@@ -80,7 +80,7 @@ void bx_clone_undo(boxlite_runtime *rt, const char *box_dir, const char *id)
 {
 	char disk[PATH_MAX], base[PATH_MAX], marker[PATH_MAX];
 
-	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box_dir);
+	bx_disk_top(box_dir, disk, sizeof(disk)); /* a running box's live top */
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
 	base_path(rt->home, id, base, sizeof(base));
 	bx_layer_put_back(disk, base);
@@ -183,7 +183,7 @@ out:
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }
 
-int bx_clone_recover(boxlite_runtime *rt, const char *box_dir)
+int bx_clone_recover(boxlite_runtime *rt, const char *box_dir, int running)
 {
 	char marker[PATH_MAX], id[9], base[PATH_MAX], boxes[PATH_MAX], p[PATH_MAX], backing[PATH_MAX], live[8];
 	struct dirent *de;
@@ -194,12 +194,14 @@ int bx_clone_recover(boxlite_runtime *rt, const char *box_dir)
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
 	if (!bx_pending_read(marker, id, live, sizeof(live)))
 		return 0;
-	if (live[0] && bx_box_shim_runs(box_dir))
-		return 0; /* a live switch may be under way: settled once the box stops */
-	bx_disk_settle(box_dir);
+	if (!running) {
+		if (live[0] && bx_box_shim_runs(box_dir))
+			return 0; /* a live switch may be under way: settled under the box's lock */
+		bx_disk_settle(box_dir);
+	}
 	base_path(rt->home, id, base, sizeof(base));
 	/* The live switch was made: the source's own writes are over the base. */
-	snprintf(p, sizeof(p), "%s/disk.qcow2", box_dir);
+	bx_disk_top(box_dir, p, sizeof(p));
 	if (live[0] && bx_qcow2_read_header(p, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, base))
 		used = 1;
 	/* A clone recorded on the base: the clone finished; keep all. */

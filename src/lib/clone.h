@@ -13,8 +13,9 @@ int bx_clone_make_base(boxlite_box *box, int live, char id[9], char base[PATH_MA
 void bx_clone_unmark(const char *box_dir);
 /* Puts back what a clone (base id) moved out of box_dir; drops the marker. */
 void bx_clone_undo(boxlite_runtime *rt, const char *box_dir, const char *id);
-/* At runtime open: a clone cut short is undone. 1 when it undid one. */
-int bx_clone_recover(boxlite_runtime *rt, const char *box_dir);
+/* A clone cut short is undone, or kept when its live switch was made;
+ * running as for bx_snapshot_recover. 1 when it undid one. */
+int bx_clone_recover(boxlite_runtime *rt, const char *box_dir, int running);
 /* Removes the bases in <home>/bases that no box's disk or snapshot uses. */
 void bx_bases_gc(boxlite_runtime *rt);
 

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,6 +78,26 @@ void bx_disk_settle(const char *box_dir)
 				unlinkat(dirfd(d), de->d_name, 0);
 		closedir(d);
 	}
+}
+
+int bx_disk_switch_idle(boxlite_box *box, struct bx_error *err)
+{
+	struct bx_conn *c = NULL;
+	int rc;
+
+	if ((rc = bx_conn_open(box, 5000, &c, err)) < 0)
+		return rc;
+	/* DISK_SNAPSHOT without an overlay: answered at once, EBUSY while a
+	 * switch is under way (at most the freeze wait and two QMP calls). */
+	for (int i = 0; i < SWITCH_TIMEOUT_MS / 50; i++) {
+		bx_err_clear(err);
+		rc = bx_conn_request(c, BXP_DISK_SNAPSHOT, NULL, 0, SWITCH_TIMEOUT_MS, "asking the shim", err);
+		if (rc != -EBUSY)
+			break;
+		nanosleep(&(struct timespec){ 0, 50 * 1000000 }, NULL);
+	}
+	bx_conn_close(c);
+	return rc == -EBUSY ? bx_err(err, -ETIMEDOUT, "the box's shim is still switching its disk") : rc;
 }
 
 int bx_disk_switch_live(boxlite_box *box, const char *keep_as, const char *id, struct bx_error *err)

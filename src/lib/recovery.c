@@ -74,9 +74,9 @@ static void settle_records(boxlite_runtime *rt, struct bx_box_record *recs, size
 				note(rep, "dropped the record of box %s: its directory was gone", r->id);
 			continue;
 		}
-		if (bx_snapshot_recover(rt, dir, r->id, NULL) > 0)
+		if (bx_snapshot_recover(rt, dir, r->id, 0, NULL) > 0)
 			note(rep, "box %s: undid a snapshot cut short", r->id);
-		if (bx_clone_recover(rt, dir) > 0)
+		if (bx_clone_recover(rt, dir, 0) > 0)
 			note(rep, "box %s: undid a clone cut short", r->id);
 		if (!bx_state_active(r->state) || bx_box_load(rt, r, &box, NULL) < 0)
 			continue;

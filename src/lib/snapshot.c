@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "box_impl.h"
+#include "clone.h"
 #include "disk.h"
 #include "fsutil.h"
 #include "lock.h"
@@ -62,6 +63,12 @@ int bx_box_lock_for_disk(boxlite_box *box, const char *what, int running_ok, int
 		rc = bx_box_reconcile_locked(box, err);
 	st = rc == 0 ? box->rec->state : BOXLITE_BOX_STOPPED;
 	*live = st == BOXLITE_BOX_RUNNING || st == BOXLITE_BOX_PAUSED;
+	/* What a caller killed midway left on a running box: once its shim has
+	 * no switch under way, completed or undone as at a stop. */
+	if (rc == 0 && *live && bx_pending_live(box->dir) && (rc = bx_disk_switch_idle(box, err)) == 0) {
+		bx_snapshot_recover(box->rt, box->dir, box->id, 1, NULL);
+		bx_clone_recover(box->rt, box->dir, 1);
+	}
 	if (rc == 0 && bx_state_active(st) && !(running_ok && *live))
 		rc = bx_err(err, -EBUSY, "box %s is %s: %s it to %s", box->id, bx_state_name(st),
 			    *live ? "stop" : "wait for", what);
@@ -235,6 +242,19 @@ int bx_pending_read(const char *marker, char id[9], char *extra, size_t extra_si
 	return 1;
 }
 
+int bx_pending_live(const char *box_dir)
+{
+	static const char *const markers[] = { PENDING, "clone.pending" };
+	char p[PATH_MAX], id[9], extra[8];
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", box_dir, markers[i]);
+		if (bx_pending_read(p, id, extra, sizeof(extra)) && extra[0])
+			return 1;
+	}
+	return 0;
+}
+
 int bx_box_shim_runs(const char *box_dir)
 {
 	uint64_t starttime;
@@ -248,7 +268,7 @@ void bx_snapshot_undo(const char *box_dir, const char *id)
 {
 	char disk[PATH_MAX], sdisk[PATH_MAX], sdir[PATH_MAX], marker[PATH_MAX];
 
-	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box_dir);
+	bx_disk_top(box_dir, disk, sizeof(disk)); /* a running box's live top */
 	snprintf(sdir, sizeof(sdir), "%s/snapshots/%s", box_dir, id);
 	snprintf(sdisk, sizeof(sdisk), "%s/disk.qcow2", sdir);
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
@@ -258,7 +278,8 @@ void bx_snapshot_undo(const char *box_dir, const char *id)
 	unlink(marker);
 }
 
-int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *box_id, struct bx_error *err)
+int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *box_id, int running,
+			struct bx_error *err)
 {
 	char marker[PATH_MAX], id[9], name[256], disk[PATH_MAX], sdisk[PATH_MAX], backing[PATH_MAX];
 	struct bx_snapshot_record *v;
@@ -269,9 +290,11 @@ int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *bo
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
 	if (!bx_pending_read(marker, id, name, sizeof(name)))
 		return 0;
-	if (name[0] && bx_box_shim_runs(box_dir))
-		return 0; /* a live switch may be under way: settled once the box stops */
-	bx_disk_settle(box_dir);
+	if (!running) {
+		if (name[0] && bx_box_shim_runs(box_dir))
+			return 0; /* a live switch may be under way: settled under the box's lock */
+		bx_disk_settle(box_dir);
+	}
 	if (bx_store_snapshot_list(rt->store, box_id, &v, &cnt, err) < 0)
 		return err ? err->code : -EIO;
 	for (size_t i = 0; i < cnt; i++)
@@ -281,7 +304,7 @@ int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *bo
 		unlink(marker);
 		return 0;
 	}
-	snprintf(disk, sizeof(disk), "%s/disk.qcow2", box_dir);
+	bx_disk_top(box_dir, disk, sizeof(disk));
 	snprintf(sdisk, sizeof(sdisk), "%s/snapshots/%s/disk.qcow2", box_dir, id);
 	if (name[0] && bx_qcow2_read_header(disk, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, sdisk)) {
 		/* The live switch was made: what the box wrote after it is on top. */
@@ -290,6 +313,7 @@ int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *bo
 		snprintf(rec.box_id, sizeof(rec.box_id), "%s", box_id);
 		if (bx_store_snapshot_insert(rt->store, &rec, err) < 0)
 			return err ? err->code : -EIO;
+		chmod(sdisk, 0444);
 		unlink(marker);
 		return 2;
 	}

@@ -27,11 +27,19 @@ int bx_box_lock_for_disk(boxlite_box *box, const char *what, int running_ok, int
 /* Puts back what a snapshot create of id moved in box_dir, and drops its
  * marker. */
 void bx_snapshot_undo(const char *box_dir, const char *id);
-/* For a box that is not running: a create cut short (a marker without a
+/* running = 0: for a box that is not running (a live marker of a box whose
+ * shim runs is left); 1: the caller holds the lock of the running box and
+ * its shim has no switch under way. A create cut short (a marker without a
  * store row) is undone, or completed when the live switch was made.
  * Returns 1 when it undid one, 2 when it completed one, 0 when there was
  * nothing to do (or the box runs: later). */
-int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *box_id, struct bx_error *err);
+int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *box_id, int running,
+			struct bx_error *err);
+/* Whether a marker of a live switch (snapshot or clone) is there. */
+int bx_pending_live(const char *box_dir);
+/* Waits until the box's shim has no live switch under way (a killed
+ * caller's may still be). 0, or -ETIMEDOUT / the shim's error. */
+int bx_disk_switch_idle(boxlite_box *box, struct bx_error *err);
 
 /* Running box: its current top gets the name keep_as (a hard link), and an
  * empty overlay disk.<id>.qcow2 over keep_as becomes the live top through

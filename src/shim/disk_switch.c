@@ -124,6 +124,13 @@ void disk_snapshot_request(struct shim *s, unsigned client, const uint8_t *p, si
 	while (bxp_next(&r, &f) == 1)
 		if (f.tag == BXT_DISK_OVERLAY)
 			bxp_field_str(&f, overlay, sizeof(overlay));
+	if (!overlay[0]) { /* a probe: is a switch under way? */
+		if (s->disk.busy)
+			mux_reply_error(s, client, EBUSY, "a switch of the disk is under way");
+		else
+			mux_reply(s, client, BXP_DISK_SNAPSHOT, NULL, 0);
+		return;
+	}
 	if (!valid_overlay(s, overlay)) {
 		mux_reply_error(s, client, EINVAL, "DISK_SNAPSHOT: the overlay must be a file in the box directory");
 		return;

@@ -11,7 +11,7 @@ box_dir() { echo "$BOXLITE_HOME/boxes/$("$BOXLITE" inspect -f '{{.Id}}' "$1")"; 
 snap_id() { "$BOXLITE" snapshot ls "$1" | awk -v n="$2" '$2 == n { print $1 }'; }
 
 # A box that writes all the time: a counter and 256 KiB files in turn.
-"$BOXLITE" run -d --name w "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /root/n;
+"$BOXLITE" run -d --name w "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /root/n.new; mv /root/n.new /root/n;
 	dd if=/dev/urandom of=/root/blob.$((i % 8)) bs=64k count=4 2>/dev/null; done' >/dev/null || fail "run -d"
 for i in $(seq 100); do "$BOXLITE" exec w -- test -s /root/n 2>/dev/null && break; sleep 0.1; done
 expect_eq "snapshot of a running box" "$("$BOXLITE" snapshot create w live1)" live1
@@ -70,6 +70,33 @@ done
 "$BOXLITE" rm -f src >/dev/null
 expect_eq "a clone outlives its running source" "$("$BOXLITE" exec rc-2 -- cat /root/f)" before
 "$BOXLITE" rm -f rc-1 rc-2 >/dev/null
+
+# kill -9 of `snapshot create` at moments along its way, the box running:
+# the next operation settles what each left (completed or undone), and
+# after a stop every layer is listed, every listed layer is whole, nothing
+# else is left.
+"$BOXLITE" run -d --name kk "$IMG" sh -c 'while :; do date > /root/t; sync; sleep 0.05; done' >/dev/null
+for d in 0 0.01 0.02 0.03 0.05 0.08 0.12; do
+	"$BOXLITE" snapshot create kk "k$d" >/dev/null 2>&1 &
+	pid=$!
+	sleep $d
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+done
+"$BOXLITE" snapshot create kk after >/dev/null || fail "a snapshot after the kills"
+"$BOXLITE" stop kk >/dev/null
+dir=$(box_dir kk)
+"$BOXLITE" ls -a >/dev/null
+listed=$("$BOXLITE" snapshot ls kk | awk 'NR > 1 { print $1 }' | sort | tr '\n' ' ')
+ondisk=$(ls "$dir/snapshots" | sort | tr '\n' ' ')
+expect_eq "after kill -9s: every layer on disk is listed, and only those ($(echo $listed | wc -w) of 8 kept)" "$ondisk" "$listed"
+left=$(ls "$dir" | grep -E 'pending|disk\.live|^disk\..{8}\.qcow2$')
+expect_eq "after kill -9s: no marker, no stray overlay" "$left" ""
+qemu-img check -q "$dir/disk.qcow2" && pass "after kill -9s: the disk checks clean" || fail "qemu-img check"
+for s in $listed; do qemu-img check -q "$dir/snapshots/$s/disk.qcow2" || fail "snapshot layer $s is damaged"; done
+"$BOXLITE" start kk >/dev/null && "$BOXLITE" exec kk -- test -s /root/t && pass "after kill -9s: the box runs" ||
+	fail "after kill -9s: the box does not run"
+"$BOXLITE" rm -f kk >/dev/null
 
 # The states a kill -9 of the caller can leave (the shim gone too):
 # before the switch (link and overlay made, no disk.live): undone;
