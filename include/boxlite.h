@@ -674,9 +674,8 @@ int boxlite_box_snapshot_remove(boxlite_box *box, const char *name, boxlite_erro
  * (copy-on-write over a shared read-only base: a clone costs a qcow2 header
  * until it writes). names: count names, or NULL for none. The handles go to
  * out[0..count-1] (boxlite_box_free). Returns 0; -EBUSY (starting or
- * stopping, or running on a disk that stands on its snapshots); -EEXIST (a
- * name is taken; no clone is left); -ENOTSUP (a box with an anonymous
- * volume); -errno. */
+ * stopping); -EEXIST (a name is taken; no clone is left); -ENOTSUP (a box
+ * with an anonymous volume); -errno. */
 int boxlite_box_clone(boxlite_box *box, size_t count, const char *const *names, boxlite_box **out,
 		      boxlite_error **err);
 
@@ -687,8 +686,7 @@ int boxlite_box_clone(boxlite_box *box, size_t count, const char *const *names, 
  * A running box runs on (its disk as it is now is frozen into a read-only
  * layer it keeps running over, as a clone's base). The file appears whole
  * or not at all. *written (may be NULL) gets the path written (free()).
- * Returns 0, -EBUSY (starting or stopping; running on a disk that stands on
- * its snapshots), -errno. */
+ * Returns 0, -EBUSY (starting or stopping), -errno. */
 int boxlite_box_export(boxlite_box *box, const char *dest, char **written, boxlite_error **err);
 /* The same archive written to fd as it is made (a pipe, a socket, a file;
  * written in order, never seeked; the caller closes fd). */

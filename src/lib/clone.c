@@ -76,30 +76,91 @@ static int has_anonymous_volume(const boxlite_box *box)
 	return 0;
 }
 
+/* A running box's top that stood on its snapshots is switched to this
+ * name inside the box (it owes the box's directory); clones get a copy. */
+static void layer_path(const char *box_dir, const char *id, char *out, size_t n)
+{
+	snprintf(out, n, "%s/layers/%s.qcow2", box_dir, id);
+}
+
 void bx_clone_undo(boxlite_runtime *rt, const char *box_dir, const char *id)
 {
-	char disk[PATH_MAX], base[PATH_MAX], marker[PATH_MAX];
+	char disk[PATH_MAX], base[PATH_MAX], layer[PATH_MAX], marker[PATH_MAX];
 
 	bx_disk_top(box_dir, disk, sizeof(disk)); /* a running box's live top */
 	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
 	base_path(rt->home, id, base, sizeof(base));
+	layer_path(box_dir, id, layer, sizeof(layer));
 	bx_layer_put_back(disk, base);
+	bx_layer_put_back(disk, layer);
 	bx_switch_overlay_drop(box_dir, id);
 	unlink(marker);
 }
 
-int bx_clone_make_base(boxlite_box *box, int live, char id[9], char base[PATH_MAX], struct bx_error *err)
+/* A copy of src at dst (created), holes kept where the kernel can. */
+static int copy_file(const char *src, const char *dst, struct bx_error *err)
 {
-	char disk[PATH_MAX], bases[PATH_MAX], backing[PATH_MAX], marker[16];
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
+	struct stat st;
+
+	if (in < 0 || fstat(in, &st) < 0 || (out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
+		rc = bx_err_sys(err, -errno, "copying %s to %s", src, dst);
+		goto out;
+	}
+	for (off_t left = st.st_size; left > 0;) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = bx_err_sys(err, n < 0 ? -errno : -EIO, "copying %s to %s", src, dst);
+			goto out;
+		}
+		left -= n;
+	}
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (rc < 0 && out >= 0)
+		unlink(dst);
+	return rc;
+}
+
+/* For clones of a running box whose top stood on its snapshots: a base of
+ * its own in <home>/bases, standalone of the box's directory: a copy of
+ * the frozen layer rebased onto the first layer outside the box (what the
+ * snapshot layers held is copied in). */
+static int standalone_copy(boxlite_box *box, const char *layer, const char *below, const char *base,
+			   struct bx_error *err)
+{
+	char tmp[PATH_MAX + 16];
+	int rc;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", base);
+	unlink(tmp);
+	if ((rc = copy_file(layer, tmp, err)) == 0 && (rc = bx_disk_rebase(box->rt->qemu, tmp, below, err)) == 0 &&
+	    rename(tmp, base) < 0)
+		rc = bx_err_sys(err, -errno, "naming %s", base);
+	if (rc < 0)
+		unlink(tmp);
+	else
+		chmod(base, 0444);
+	return rc;
+}
+
+int bx_clone_make_base(boxlite_box *box, int live, int standalone, char id[9], char base[PATH_MAX],
+		       struct bx_error *err)
+{
+	char disk[PATH_MAX], bases[PATH_MAX], backing[PATH_MAX], marker[16], layer[PATH_MAX];
 	struct outside below = { .box_dir = box->dir };
 	uint64_t size;
-	int dirfd, rc;
+	int dirfd, rc, in_box;
 
 	bx_disk_top(box->dir, disk, sizeof(disk));
-	/* A running box's top cannot be rebased off its snapshot layers (QEMU
-	 * holds it): its base would depend on the source's directory. */
-	if (live && backs_into(disk, box->dir))
-		return bx_err(err, -EBUSY, "box %s is running and its disk stands on its snapshots: stop it first", box->id);
+	/* A running box's top that stands on its snapshots cannot be rebased
+	 * off them (QEMU holds it): it is frozen into a layer of the box's own. */
+	in_box = live && backs_into(disk, box->dir);
 	if ((rc = bx_qcow2_read_header(disk, &size, backing, sizeof(backing), err)) < 0 ||
 	    (rc = bx_qcow2_walk(disk, first_outside, &below, err)) < 0)
 		return rc;
@@ -108,14 +169,32 @@ int bx_clone_make_base(boxlite_box *box, int live, char id[9], char base[PATH_MA
 	if (mkdir(bases, 0755) < 0 && errno != EEXIST)
 		return bx_err_sys(err, -errno, "%s", bases);
 	base_path(box->rt->home, id, base, PATH_MAX);
+	layer_path(box->dir, id, layer, sizeof(layer));
+	if (in_box) {
+		snprintf(bases, sizeof(bases), "%s/layers", box->dir);
+		if (mkdir(bases, 0755) < 0 && errno != EEXIST)
+			return bx_err_sys(err, -errno, "%s", bases);
+	}
 	if ((dirfd = open(box->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return bx_err_sys(err, -errno, "%s", box->dir);
 	/* A live marker says so: once its switch is made it stays. */
-	snprintf(marker, sizeof(marker), live ? "%s\nlive" : "%s", id);
+	snprintf(marker, sizeof(marker), !live ? "%s" : in_box ? "%s\nlayer" : "%s\nlive", id);
 	rc = bx_write_file_atomic(dirfd, PENDING, marker, strlen(marker), 0600, err);
 	close(dirfd);
 	if (rc < 0)
 		return rc;
+	if (in_box) {
+		/* The switch stays whatever follows: the box now runs over layer. */
+		if ((rc = bx_disk_switch_live(box, layer, id, err)) < 0)
+			bx_clone_undo(box->rt, box->dir, id);
+		else if (!standalone)
+			snprintf(base, PATH_MAX, "%s", layer);
+		else if (!below.file[0])
+			rc = bx_err(err, -EIO, "%s: its chain has no layer outside the box", layer);
+		else
+			rc = standalone_copy(box, layer, below.file, base, err);
+		return rc;
+	}
 	if (live) {
 		rc = bx_disk_switch_live(box, base, id, err);
 	} else if (rename(disk, base) < 0) {
@@ -160,7 +239,7 @@ BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *cons
 				       &err, BOXLITE_ORIGIN_RUNTIME, errp);
 	if ((rc = bx_box_lock_for_disk(box, "clone it", 1, &live, &lock, &err)) < 0)
 		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
-	if ((rc = bx_clone_make_base(box, live, id, base, &err)) < 0 ||
+	if ((rc = bx_clone_make_base(box, live, 1, id, base, &err)) < 0 ||
 	    (rc = bx_qcow2_read_header(base, &size, backing, sizeof(backing), &err)) < 0)
 		goto out;
 	for (made = 0; made < count; made++)
@@ -186,6 +265,7 @@ out:
 int bx_clone_recover(boxlite_runtime *rt, const char *box_dir, int running)
 {
 	char marker[PATH_MAX], id[9], base[PATH_MAX], boxes[PATH_MAX], p[PATH_MAX], backing[PATH_MAX], live[8];
+	char layer[PATH_MAX];
 	struct dirent *de;
 	uint64_t size;
 	int used = 0;
@@ -200,9 +280,12 @@ int bx_clone_recover(boxlite_runtime *rt, const char *box_dir, int running)
 		bx_disk_settle(box_dir);
 	}
 	base_path(rt->home, id, base, sizeof(base));
-	/* The live switch was made: the source's own writes are over the base. */
+	layer_path(box_dir, id, layer, sizeof(layer));
+	/* The live switch was made: the source's own writes are over the base
+	 * (or over its layer, when it stood on its snapshots). */
 	bx_disk_top(box_dir, p, sizeof(p));
-	if (live[0] && bx_qcow2_read_header(p, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, base))
+	if (live[0] && bx_qcow2_read_header(p, &size, backing, sizeof(backing), NULL) == 0 &&
+	    (!strcmp(backing, base) || !strcmp(backing, layer)))
 		used = 1;
 	/* A clone recorded on the base: the clone finished; keep all. */
 	snprintf(boxes, sizeof(boxes), "%s/boxes", rt->home);

@@ -6,10 +6,15 @@
 
 /* Makes the box's disk as it is now a base, <home>/bases/<id>.qcow2 (id
  * and base filled), with the box on a new empty overlay over it: moved
- * (stopped box) or switched live (running box). clone.pending stays until
- * bx_clone_unmark, once what uses the base is recorded; a crash before is
- * settled by bx_clone_recover. On failure nothing is left. */
-int bx_clone_make_base(boxlite_box *box, int live, char id[9], char base[PATH_MAX], struct bx_error *err);
+ * (stopped box) or switched live (running box). A running box whose disk
+ * stands on its snapshots is switched over <box>/layers/<id>.qcow2 instead;
+ * the base is then a copy of it made standalone, or, !standalone, that
+ * layer itself (read-only, owing the box's directory). clone.pending stays
+ * until bx_clone_unmark, once what uses the base is recorded; a crash
+ * before is settled by bx_clone_recover. On failure before a switch,
+ * nothing is left. */
+int bx_clone_make_base(boxlite_box *box, int live, int standalone, char id[9], char base[PATH_MAX],
+		       struct bx_error *err);
 void bx_clone_unmark(const char *box_dir);
 /* Puts back what a clone (base id) moved out of box_dir; drops the marker. */
 void bx_clone_undo(boxlite_runtime *rt, const char *box_dir, const char *id);

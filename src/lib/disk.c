@@ -73,6 +73,37 @@ int bx_disk_flatten(const char *qemu, const char *top, const char *out, struct b
 	return rc < 0 ? rc : bx_run_tool(argv, msg, sizeof(msg), err);
 }
 
+int bx_disk_box_files(const char *box_dir, int (*visit)(void *ud, const char *file), void *ud)
+{
+	static const char *const dirs[] = { "snapshots", "layers" };
+	char path[PATH_MAX];
+	struct dirent *de;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/disk.qcow2", box_dir);
+	if ((rc = visit(ud, path)) != 0)
+		return rc;
+	for (size_t i = 0; i < 2; i++) {
+		DIR *d;
+		snprintf(path, sizeof(path), "%s/%s", box_dir, dirs[i]);
+		if (!(d = opendir(path)))
+			continue;
+		while (rc == 0 && (de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			if (i == 0)
+				snprintf(path, sizeof(path), "%s/snapshots/%s/disk.qcow2", box_dir, de->d_name);
+			else
+				snprintf(path, sizeof(path), "%s/layers/%s", box_dir, de->d_name);
+			rc = visit(ud, path);
+		}
+		closedir(d);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 int bx_disk_rebase(const char *qemu, const char *image, const char *backing, struct bx_error *err)
 {
 	char qemu_img[PATH_MAX], below[PATH_MAX], msg[512];

@@ -16,6 +16,11 @@ int bx_disk_create_overlay(const char *base, const char *overlay, uint64_t size,
  * visit stops it and is returned; unreadable tops are skipped). */
 int bx_disk_walk_box(const char *box_dir, int (*visit)(void *ud, const char *file, int is_qcow2), void *ud);
 
+/* Visits every qcow2 file of a stopped box's directory: disk.qcow2, each
+ * snapshots/<id>/disk.qcow2, each layers/<id>.qcow2 (a nonzero visit stops
+ * it and is returned). */
+int bx_disk_box_files(const char *box_dir, int (*visit)(void *ud, const char *file), void *ud);
+
 /* Rebases image, a qcow2 layer, onto backing (qcow2 or raw, told by its
  * header) with qemu-img in safe mode: what the layers it leaves held is
  * copied in, and a crash midway leaves it on its old backing, nothing lost.

@@ -168,7 +168,7 @@ static int export_local(boxlite_box *box, int fd, struct bx_error *err)
 		goto out;
 	snprintf(flat, sizeof(flat), "%s/" BX_ARCHIVE_DISK, stage);
 	if (live) { /* its disk as it is now, frozen into a base the box runs on over */
-		if ((rc = bx_clone_make_base(box, 1, id, src, err)) < 0)
+		if ((rc = bx_clone_make_base(box, 1, 0, id, src, err)) < 0)
 			goto out;
 		bx_clone_unmark(box->dir);
 		bx_unlock(&lock);

@@ -398,39 +398,48 @@ out:
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }
 
+/* Rebases onto below every file of the box that backs onto gone. */
+struct rebase_dependents {
+	const char *qemu, *gone, *below;
+	struct bx_error *err;
+};
+
+static int rebase_dependent(void *ud, const char *file)
+{
+	struct rebase_dependents *r = ud;
+	char backing[PATH_MAX];
+	uint64_t size;
+
+	if (strcmp(file, r->gone) && bx_qcow2_read_header(file, &size, backing, sizeof(backing), NULL) == 0 &&
+	    !strcmp(backing, r->gone))
+		return bx_disk_rebase(r->qemu, file, r->below, r->err);
+	return 0;
+}
+
 BX_EXPORT int boxlite_box_snapshot_remove(boxlite_box *box, const char *name, boxlite_error **errp)
 {
 	BX_REMOTE(box && box->remote, bx_remote_snapshot_remove(box, name, &e_));
 	struct bx_error err = { 0 };
-	struct bx_snapshot_record rec = { 0 }, *all = NULL;
-	char sdisk[PATH_MAX], sdir[PATH_MAX], image[PATH_MAX], backing[PATH_MAX], below[PATH_MAX];
+	struct bx_snapshot_record rec = { 0 };
+	char sdisk[PATH_MAX], sdir[PATH_MAX], below[PATH_MAX];
+	struct rebase_dependents deps = { .gone = sdisk, .below = below, .err = &err };
 	uint64_t size;
-	size_t n = 0;
 	int lock = -1, rc;
 
 	if (!box || !name)
 		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
 	if ((rc = lock_stopped(box, "remove a snapshot", &lock, &err)) < 0)
 		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
-	if ((rc = bx_store_snapshot_find(box->rt->store, box->id, name, &rec, &err)) < 0 ||
-	    (rc = bx_store_snapshot_list(box->rt->store, box->id, &all, &n, &err)) < 0)
+	if ((rc = bx_store_snapshot_find(box->rt->store, box->id, name, &rec, &err)) < 0)
 		goto out;
 	snap_disk(box, rec.id, sdisk, sizeof(sdisk));
-	/* Everything that backs onto it is rebased onto what it backs onto
-	 * (what it held is copied in first): their content stays. */
-	if ((rc = bx_qcow2_read_header(sdisk, &size, below, sizeof(below), &err)) < 0)
-		goto out;
-	for (size_t i = 0; i <= n && rc == 0; i++) {
-		if (i == n)
-			snprintf(image, sizeof(image), "%s/disk.qcow2", box->dir);
-		else if (!strcmp(all[i].id, rec.id))
-			continue;
-		else
-			snap_disk(box, all[i].id, image, sizeof(image));
-		if (bx_qcow2_read_header(image, &size, backing, sizeof(backing), NULL) == 0 && !strcmp(backing, sdisk))
-			rc = bx_disk_rebase(box->rt->qemu, image, below, &err);
-	}
-	if (rc < 0 || (rc = bx_store_snapshot_delete(box->rt->store, rec.id, &err)) < 0)
+	deps.qemu = box->rt->qemu;
+	/* Everything that backs onto it (the disk, newer snapshots, a layer a
+	 * running clone or export left) is rebased onto what it backs onto,
+	 * what it held copied in first: their content stays. */
+	if ((rc = bx_qcow2_read_header(sdisk, &size, below, sizeof(below), &err)) < 0 ||
+	    (rc = bx_disk_box_files(box->dir, rebase_dependent, &deps)) < 0 ||
+	    (rc = bx_store_snapshot_delete(box->rt->store, rec.id, &err)) < 0)
 		goto out;
 	snprintf(sdir, sizeof(sdir), "%s/snapshots/%s", box->dir, rec.id);
 	chmod(sdisk, 0644);
@@ -438,7 +447,6 @@ BX_EXPORT int boxlite_box_snapshot_remove(boxlite_box *box, const char *name, bo
 	rmdir(sdir);
 out:
 	free(rec.name);
-	bx_snapshot_records_free(all, n);
 	bx_unlock(&lock);
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }
