@@ -686,7 +686,8 @@ int boxlite_box_clone(boxlite_box *box, size_t count, const char *const *names, 
  * A running box runs on (its disk as it is now is frozen into a read-only
  * layer it keeps running over, as a clone's base). The file appears whole
  * or not at all. *written (may be NULL) gets the path written (free()).
- * Returns 0, -EBUSY (starting or stopping), -errno. */
+ * Returns 0, -EBUSY (starting or stopping), -ENOTSUP (a box with an
+ * anonymous volume), -errno. */
 int boxlite_box_export(boxlite_box *box, const char *dest, char **written, boxlite_error **err);
 /* The same archive written to fd as it is made (a pipe, a socket, a file;
  * written in order, never seeked; the caller closes fd). */

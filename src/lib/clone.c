@@ -66,7 +66,7 @@ static int backs_into(const char *base, const char *box_dir)
 	       next[strlen(box_dir)] == '/';
 }
 
-static int has_anonymous_volume(const boxlite_box *box)
+int bx_box_has_anonymous_volume(const boxlite_box *box)
 {
 	char anon[PATH_MAX];
 	snprintf(anon, sizeof(anon), "%s/" BX_ANON_VOLUMES "/", box->rt->home);
@@ -233,7 +233,7 @@ BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *cons
 	if (!box || !out || !count || count > 64)
 		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
 	memset(out, 0, count * sizeof(*out));
-	if (has_anonymous_volume(box))
+	if (bx_box_has_anonymous_volume(box))
 		return bx_error_export(bx_err(&err, -ENOTSUP, "box %s has an anonymous volume: it cannot be cloned yet",
 					      box->id),
 				       &err, BOXLITE_ORIGIN_RUNTIME, errp);

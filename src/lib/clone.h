@@ -16,6 +16,9 @@
 int bx_clone_make_base(boxlite_box *box, int live, int standalone, char id[9], char base[PATH_MAX],
 		       struct bx_error *err);
 void bx_clone_unmark(const char *box_dir);
+/* Whether the box mounts an anonymous volume (a directory of the home's
+ * that goes with the box): clone and export do not carry one yet. */
+int bx_box_has_anonymous_volume(const boxlite_box *box);
 /* Puts back what a clone (base id) moved out of box_dir; drops the marker. */
 void bx_clone_undo(boxlite_runtime *rt, const char *box_dir, const char *id);
 /* A clone cut short is undone, or kept when its live switch was made;

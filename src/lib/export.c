@@ -162,6 +162,8 @@ static int export_local(boxlite_box *box, int fd, struct bx_error *err)
 	struct manifest_ctx mc = { box, src };
 	int lock = -1, live, rc;
 
+	if (bx_box_has_anonymous_volume(box))
+		return bx_err(err, -ENOTSUP, "box %s has an anonymous volume: its data cannot be exported yet", box->id);
 	if ((rc = bx_box_lock_for_disk(box, "export it", 1, &live, &lock, err)) < 0)
 		return rc;
 	if ((rc = staging_dir(box->rt, "export", stage, err)) < 0)

@@ -173,8 +173,27 @@ static void posix_spawn_file_actions_destroyp(posix_spawn_file_actions_t **fa)
 		posix_spawn_file_actions_destroy(*fa);
 }
 
+/* The caller's environment without LD_PRELOAD: a tool must not run with
+ * what the process preloads for itself (a sanitizer runtime under which
+ * qemu-img's threads deadlock). NULL: out of memory. */
+static char **tool_env(void)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	if (!(env = calloc(n + 1, sizeof(*env))))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11))
+			env[k++] = environ[i];
+	return env;
+}
+
 int bx_run_tool(const char *const argv[], char *errbuf, size_t errbuf_size, struct bx_error *err)
 {
+	_cleanup_free_ char **env = tool_env();
 	posix_spawn_file_actions_t fa_storage;
 	__attribute__((cleanup(posix_spawn_file_actions_destroyp))) posix_spawn_file_actions_t *fa = NULL;
 	_cleanup_close_ int rd = -1, wr = -1;
@@ -198,7 +217,9 @@ int bx_run_tool(const char *const argv[], char *errbuf, size_t errbuf_size, stru
 	    (r = posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0)) ||
 	    (r = posix_spawn_file_actions_adddup2(fa, wr, 2)))
 		return bx_err_sys(err, -r, "running %s", base);
-	r = posix_spawn(&pid, argv[0], fa, NULL, (char *const *)argv, environ);
+	if (!env)
+		return bx_err(err, -ENOMEM, "out of memory");
+	r = posix_spawn(&pid, argv[0], fa, NULL, (char *const *)argv, env);
 	if (r)
 		return bx_err_sys(err, -r, "running %s", argv[0]);
 	close(TAKE_FD(wr));

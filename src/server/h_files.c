@@ -179,18 +179,45 @@ static void feed(struct copy *c, const void *buf, size_t len)
 	}
 }
 
-/* Starts the copy once the first header is in (or the body ended first). */
-static void start_upload(struct copy *c)
+/* Starts an upload's thread; when it cannot, the body is dropped and the
+ * end answers 429. */
+static void start_thread(struct copy *c)
 {
 	c->started = 1;
-	c->opts.single_entry = single_entry(c->head, c->head_len);
 	if (pthread_create(&c->thread, NULL, copy_main, c) != 0) {
 		close(c->fd);
 		c->rc = -EAGAIN;
 		c->broken = 1;
-		return;
 	}
+}
+
+/* Starts the copy once the first header is in (or the body ended first). */
+static void start_upload(struct copy *c)
+{
+	c->opts.single_entry = single_entry(c->head, c->head_len);
+	start_thread(c);
 	feed(c, c->head, c->head_len);
+}
+
+/* The end of an upload's body: the stream closed, the thread joined. An
+ * error is answered here (-1); 0: the caller answers the success. */
+static int upload_end(struct copy *c, struct srv_req *r, struct srv_resp *out, enum srv_ctx ctx)
+{
+	shutdown(c->peer, SHUT_WR); /* end of the stream */
+	if (c->rc != -EAGAIN)
+		pthread_join(c->thread, NULL);
+	if (!out)
+		return -1;
+	if (c->rc == -EAGAIN && !c->err) {
+		srv_error(out, r, 429, "ResourceExhaustedError", "resource_exhausted", "cannot start a thread");
+		return -1;
+	}
+	if (c->rc < 0) {
+		srv_error_lib(out, r, c->rc, c->err, ctx);
+		c->err = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 static void put_data(void *state, const char *buf, size_t len)
@@ -215,18 +242,8 @@ static void put_end(struct srv *s, struct srv_req *r, struct srv_resp *out, void
 
 	if (!c->started)
 		start_upload(c);
-	shutdown(c->peer, SHUT_WR); /* end of the tar stream */
-	if (c->rc != -EAGAIN)
-		pthread_join(c->thread, NULL);
-	if (out) {
-		if (c->rc == -EAGAIN && !c->err) {
-			srv_error(out, r, 429, "ResourceExhaustedError", "resource_exhausted", "cannot start a thread");
-		} else if (c->rc < 0) {
-			srv_error_lib(out, r, c->rc, c->err, SRV_CTX_FILES);
-			c->err = NULL;
-		} else
-			srv_empty(out, 204);
-	}
+	if (upload_end(c, r, out, SRV_CTX_FILES) == 0)
+		srv_empty(out, 204);
 	copy_free(c);
 }
 
@@ -328,12 +345,7 @@ static int import_begin(struct srv *s, struct srv_req *r, struct srv_resp *out, 
 	}
 	/* The archive is read as it arrives: a bad one is refused without
 	 * waiting for (or keeping) the rest. */
-	c->started = 1;
-	if (pthread_create(&c->thread, NULL, copy_main, c) != 0) {
-		close(c->fd);
-		c->rc = -EAGAIN;
-		c->broken = 1;
-	}
+	start_thread(c);
 	*state = c;
 	return 0;
 }
@@ -348,16 +360,8 @@ static void import_end(struct srv *s, struct srv_req *r, struct srv_resp *out, v
 	struct copy *c = state;
 	struct srv_box *b;
 
-	shutdown(c->peer, SHUT_WR); /* end of the archive */
-	if (c->rc != -EAGAIN)
-		pthread_join(c->thread, NULL);
-	if (out) {
-		if (c->rc == -EAGAIN && !c->err) {
-			srv_error(out, r, 429, "ResourceExhaustedError", "resource_exhausted", "cannot start a thread");
-		} else if (c->rc < 0) {
-			srv_error_lib(out, r, c->rc, c->err, SRV_CTX_CREATE);
-			c->err = NULL;
-		} else if (!(b = srv_box_adopt(s, c->imported))) {
+	if (upload_end(c, r, out, SRV_CTX_CREATE) == 0) {
+		if (!(b = srv_box_adopt(s, c->imported))) {
 			srv_error(out, r, 500, "InternalError", "internal", "out of memory");
 		} else {
 			c->imported = NULL;

@@ -117,5 +117,13 @@ expect_eq "killed mid-export: no archive, no partial file" "$(ls "$A" | grep -c 
 expect_eq "the next open swept the staging" "$(ls "$BOXLITE_HOME/tmp" 2>/dev/null | wc -l)" 0
 expect_eq "the box still runs" "$("$BOXLITE" exec back -- cat /root/f)" after
 "$BOXLITE" rm -f back >/dev/null
+
+# An anonymous volume (a directory of the home's) does not travel yet: refused.
+"$BOXLITE" create --name anon -v /data "$IMG" >/dev/null || fail "create with an anonymous volume"
+out=$("$BOXLITE" export anon -o "$A/anon.boxlite" 2>&1); rc=$?
+expect_eq "anonymous volume: export refused" "$rc" 125
+expect_contains "anonymous volume: says why" "$out" "anonymous volume"
+[ ! -e "$A/anon.boxlite" ] && pass "anonymous volume: no archive" || fail "anonymous volume: an archive was written"
+"$BOXLITE" rm -f anon >/dev/null
 expect_no_leftovers "export"
 [ "$FAILS" -eq 0 ]

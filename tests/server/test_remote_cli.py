@@ -99,5 +99,10 @@ def test_server_killed_mid_exec(home, cli):
                          stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline() == "started\n"
     s.stop(signal.SIGKILL)
-    out, err = p.communicate(timeout=120)  # an error, not a hang
-    assert p.returncode == 125 and "connection to the server" in err, (p.returncode, err)
+    try:
+        out, err = p.communicate(timeout=120)  # an error, not a hang
+        assert p.returncode == 125 and "connection to the server" in err, (p.returncode, err)
+    finally:  # the box is detached (made by the CLI): it outlives its server
+        s2 = Server(home)
+        s2.request("DELETE", "/v1/boxes/victim?force=true")
+        s2.stop()
