@@ -673,9 +673,10 @@ int boxlite_box_snapshot_remove(boxlite_box *box, const char *name, boxlite_erro
  * with its config and a disk that starts as its disk is now, thin
  * (copy-on-write over a shared read-only base: a clone costs a qcow2 header
  * until it writes). names: count names, or NULL for none. The handles go to
- * out[0..count-1] (boxlite_box_free). Returns 0; -EBUSY (starting or
- * stopping); -EEXIST (a name is taken; no clone is left); -ENOTSUP (a box
- * with an anonymous volume); -errno. */
+ * out[0..count-1] (boxlite_box_free). Each clone gets a copy of each
+ * anonymous volume of the box (cp -a; a running box's as it is at that
+ * moment, not frozen). Returns 0; -EBUSY (starting or stopping); -EEXIST (a
+ * name is taken; no clone is left); -errno. */
 int boxlite_box_clone(boxlite_box *box, size_t count, const char *const *names, boxlite_box **out,
 		      boxlite_error **err);
 

@@ -1,16 +1,18 @@
-/* Clones of a stopped box (docs/snapshots.md, "Clone"): thin copies whose
- * disks start from the source's. The source's disk moves to
- * <home>/bases/<id>.qcow2 (read-only) and the source and every clone get an
- * empty overlay over it, so N clones of a box with 1 GiB written cost N
- * qcow2 headers. A base is made standalone of the source's directory first
+/* Clones of a box (docs/snapshots.md, "Clone"): thin copies whose disks
+ * start from the source's. The source's disk moves to
+ * <home>/bases/<id>.qcow2 (read-only; a running box's is switched there
+ * live, disk_live.c) and the source and every clone get an empty overlay
+ * over it, so N clones of a box with 1 GiB written cost N qcow2 headers. A base is made standalone of the source's directory first
  * (rebased onto the image's base when the disk sat on snapshot layers), so
  * removing the source never breaks a clone; a base no disk uses any more is
  * removed with the last box that used it (bx_bases_gc). Each clone is a new
- * box: its own id, hence hostname and MAC; it boots with its own RNG seed.
+ * box: its own id, hence hostname and MAC; it boots with its own RNG seed;
+ * it gets a copy of each anonymous volume.
  *
  * Crash safety: clone.pending in the source's directory (the base's id)
  * from before the disk moves until the clones are recorded; recovery puts
- * the disk back when no clone was recorded on the base. */
+ * the disk back when no clone was recorded on the base (a live switch that
+ * was made stays: the source's writes are on top of it). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +29,7 @@
 #include "disk.h"
 #include "fsutil.h"
 #include "lock.h"
+#include "netvol.h"
 #include "qcow2.h"
 #include "remote.h"
 #include "snapshot.h"
@@ -68,12 +71,7 @@ static int backs_into(const char *base, const char *box_dir)
 
 int bx_box_has_anonymous_volume(const boxlite_box *box)
 {
-	char anon[PATH_MAX];
-	snprintf(anon, sizeof(anon), "%s/" BX_ANON_VOLUMES "/", box->rt->home);
-	for (size_t i = 0; i < box->nv.n_vols; i++)
-		if (!strncmp(box->nv.vols[i].host, anon, strlen(anon)))
-			return 1;
-	return 0;
+	return bx_netvol_has_anonymous(&box->nv, box->rt->home);
 }
 
 /* A running box's top that stood on its snapshots is switched to this
@@ -220,6 +218,18 @@ void bx_clone_unmark(const char *box_dir)
 	unlink(marker);
 }
 
+/* Removes the anonymous volumes a config names (a clone that was not made). */
+static void drop_anonymous(const char *home, const char *config)
+{
+	struct bx_netvol nv = { 0 };
+	json_t *j = json_loads(config, 0, NULL);
+
+	if (j && bx_netvol_from_json(&nv, j) == 0)
+		bx_netvol_remove_anonymous(&nv, home);
+	bx_netvol_free(&nv);
+	json_decref(j);
+}
+
 BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *const *names, boxlite_box **out,
 				boxlite_error **errp)
 {
@@ -233,19 +243,26 @@ BX_EXPORT int boxlite_box_clone(boxlite_box *box, size_t count, const char *cons
 	if (!box || !out || !count || count > 64)
 		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
 	memset(out, 0, count * sizeof(*out));
-	if (bx_box_has_anonymous_volume(box))
-		return bx_error_export(bx_err(&err, -ENOTSUP, "box %s has an anonymous volume: it cannot be cloned yet",
-					      box->id),
-				       &err, BOXLITE_ORIGIN_RUNTIME, errp);
 	if ((rc = bx_box_lock_for_disk(box, "clone it", 1, &live, &lock, &err)) < 0)
 		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
 	if ((rc = bx_clone_make_base(box, live, 1, id, base, &err)) < 0 ||
 	    (rc = bx_qcow2_read_header(base, &size, backing, sizeof(backing), &err)) < 0)
 		goto out;
-	for (made = 0; made < count; made++)
-		if ((rc = bx_box_create_from(box->rt, box->rec, names ? names[made] : NULL, base, size, &out[made],
-					     &err)) < 0)
+	for (made = 0; made < count; made++) {
+		/* Each clone gets a copy of each anonymous volume of its own. */
+		struct bx_box_record rec = *box->rec;
+		char *config = NULL;
+
+		if ((rc = bx_netvol_copy_anonymous(box->rec->config, box->rt->home, &config, &err)) < 0)
 			break;
+		rec.config = config;
+		rc = bx_box_create_from(box->rt, &rec, names ? names[made] : NULL, base, size, &out[made], &err);
+		if (rc < 0)
+			drop_anonymous(box->rt->home, config);
+		free(config);
+		if (rc < 0)
+			break;
+	}
 	if (rc < 0) {
 		for (size_t i = 0; i < made; i++) {
 			boxlite_box_remove(out[i], NULL);

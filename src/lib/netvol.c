@@ -272,6 +272,61 @@ int bx_netvol_prepare(struct bx_netvol *nv, const char *home, struct bx_error *e
 	return 0;
 }
 
+int bx_netvol_has_anonymous(const struct bx_netvol *nv, const char *home)
+{
+	char anon[PATH_MAX];
+
+	if (anon_base(home, anon, sizeof(anon)) < 0)
+		return 0;
+	for (size_t i = 0; i < nv->n_vols; i++)
+		if (is_anonymous(anon, nv->vols[i].host))
+			return 1;
+	return 0;
+}
+
+int bx_netvol_copy_anonymous(const char *config, const char *home, char **out, struct bx_error *err)
+{
+	json_t *o = json_loads(config, 0, NULL), *vols = json_object_get(o, "volumes"), *v, *made;
+	char anon[PATH_MAX], cp[PATH_MAX], msg[512];
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (!o || !(made = json_array()))
+		return bx_err(err, -EIO, "a box config that does not parse");
+	if ((rc = anon_base(home, anon, sizeof(anon))) < 0)
+		rc = bx_err_sys(err, rc, "boxlite home %s", home);
+	else
+		rc = bx_find_tool("cp", cp, sizeof(cp), err);
+	json_array_foreach(vols, i, v) {
+		const char *host = json_string_value(json_object_get(v, "host"));
+		char dir[PATH_MAX], src[PATH_MAX + 2];
+
+		if (rc < 0)
+			break;
+		if (!host || !is_anonymous(anon, host))
+			continue;
+		if (bx_path_fmt(dir, sizeof(dir), "%s/vol-XXXXXX", anon) < 0 || !mkdtemp(dir) || chmod(dir, 0755) < 0) {
+			rc = bx_err_sys(err, -errno, "a copy of anonymous volume %s", host);
+			break;
+		}
+		json_array_append_new(made, json_string(dir));
+		snprintf(src, sizeof(src), "%s/.", host);
+		/* -a: modes, owners, links and times as the box left them. */
+		rc = bx_run_tool((const char *const[]){ cp, "-a", "--reflink=auto", src, dir, NULL }, msg, sizeof(msg), err);
+		if (rc == 0 && json_object_set_new(v, "host", json_string(dir)) < 0)
+			rc = bx_err(err, -ENOMEM, "out of memory");
+	}
+	if (rc == 0 && !(*out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+		rc = bx_err(err, -ENOMEM, "out of memory");
+	if (rc < 0) /* the copies made so far go */
+		json_array_foreach(made, i, v)
+			bx_rm_rf_at(AT_FDCWD, json_string_value(v), NULL);
+	json_decref(made);
+	json_decref(o);
+	return rc;
+}
+
 void bx_netvol_remove_anonymous(const struct bx_netvol *nv, const char *home)
 {
 	char anon[PATH_MAX];

@@ -42,6 +42,12 @@ void bx_netvol_free(struct bx_netvol *nv);
 int bx_netvol_prepare(struct bx_netvol *nv, const char *home, struct bx_error *err);
 /* At remove: deletes the box's anonymous volumes. */
 void bx_netvol_remove_anonymous(const struct bx_netvol *nv, const char *home);
+/* Whether one of the volumes is an anonymous volume of this home. */
+int bx_netvol_has_anonymous(const struct bx_netvol *nv, const char *home);
+/* config (a box's stored config) with each anonymous volume replaced by a
+ * copy of its own (cp -a into a new directory): a clone's. *out malloc'd;
+ * on failure no copy is left. */
+int bx_netvol_copy_anonymous(const char *config, const char *home, char **out, struct bx_error *err);
 /* At start: each published host port must be free (-EADDRINUSE, named), and
  * each volume's host path must still be a directory or file. */
 int bx_netvol_check(const struct bx_netvol *nv, struct bx_error *err);

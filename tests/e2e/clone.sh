@@ -57,5 +57,16 @@ printf crashed1 > "$dir/clone.pending"
 expect_eq "its disk intact" "$("$BOXLITE" exec c-3 -- cat /root/f)" c-3
 
 "$BOXLITE" rm -f c-1 c-2 c-3 >/dev/null
+# Anonymous volumes: each clone gets its own copy.
+"$BOXLITE" create --name av -v /data "$IMG" >/dev/null || fail "create with an anonymous volume"
+"$BOXLITE" exec av -- sh -c 'echo vol > /data/v; sync' || fail "write the volume"
+"$BOXLITE" clone av --name avc >/dev/null || fail "clone of a box with an anonymous volume"
+expect_eq "the clone has the volume's data" "$("$BOXLITE" exec avc -- cat /data/v)" vol
+"$BOXLITE" exec avc -- sh -c 'echo clone > /data/v; sync'
+expect_eq "the source's volume stays its own" "$("$BOXLITE" exec av -- cat /data/v)" vol
+"$BOXLITE" rm -f avc >/dev/null
+expect_eq "removing the clone keeps the source's volume" "$("$BOXLITE" exec av -- cat /data/v)" vol
+"$BOXLITE" rm -f av >/dev/null
+expect_eq "no anonymous volume left" "$(ls "$BOXLITE_HOME/volumes/anonymous" 2>/dev/null | wc -l)" 0
 expect_no_leftovers "clones"
 [ "$FAILS" -eq 0 ]
