@@ -46,6 +46,7 @@
 #include "lock.h"
 #include "protocol.h"
 #include "qcow2.h"
+#include "qmp.h"
 
 #define TEMPLATE_FORMAT 2                 /* bump when the way templates are made changes */
 #define TEMPLATE_BOOT_TIMEOUT_MS 30000
@@ -147,10 +148,8 @@ static int connect_unix(const char *path, int *fd_out)
 
 struct maker {
 	pid_t pid;
-	int agent, qmp;
+	int agent;
 	uint64_t deadline; /* ms, monotonic */
-	char qmp_buf[8192];
-	size_t qmp_len;
 };
 
 static int qemu_gone(struct maker *m)
@@ -241,133 +240,26 @@ static int agent_hello(struct maker *m, const char *sock, struct bx_error *err)
 	}
 }
 
-/* Sends one QMP command (with fd attached when >= 0) and reads its reply,
- * skipping events. *ret (may be NULL) gets the "return" value. */
-static int qmp_exec(struct maker *m, json_t *req, int fd, json_t **ret, struct bx_error *err)
+static int qemu_alive(void *m)
 {
-	_cleanup_free_ char *line = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	char cmsgbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	const char *name = req ? json_string_value(json_object_get(req, "execute")) : "greeting";
-	char cmd[32];
-	size_t n;
-	int rc;
-
-	snprintf(cmd, sizeof(cmd), "%s", name ? name : "?");
-	json_decref(req);
-	if (strcmp(cmd, "greeting") && !line)
-		return bx_err(err, -ENOMEM, "template: out of memory");
-	if (line) {
-		n = strlen(line);
-		line[n] = '\n';
-		iov = (struct iovec){ line, n + 1 };
-		if (fd >= 0) {
-			struct cmsghdr *c;
-
-			memset(cmsgbuf, 0, sizeof(cmsgbuf));
-			msg.msg_control = cmsgbuf;
-			msg.msg_controllen = sizeof(cmsgbuf);
-			c = CMSG_FIRSTHDR(&msg);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(c), &fd, sizeof(int));
-		}
-		if (sendmsg(m->qmp, &msg, MSG_NOSIGNAL) != (ssize_t)(n + 1))
-			return bx_err_sys(err, -errno, "template: QMP %s", cmd);
-	}
-	for (;;) {
-		char *nl = memchr(m->qmp_buf, '\n', m->qmp_len);
-		ssize_t r;
-
-		if (nl) {
-			size_t len = (size_t)(nl - m->qmp_buf) + 1;
-			json_t *j = json_loadb(m->qmp_buf, len - 1, 0, NULL), *v;
-
-			memmove(m->qmp_buf, m->qmp_buf + len, m->qmp_len - len);
-			m->qmp_len -= len;
-			if (!j)
-				return bx_err(err, -EPROTO, "template: unparsable QMP reply");
-			if (json_object_get(j, "event")) {
-				json_decref(j);
-				continue;
-			}
-			if (!line) { /* the greeting */
-				json_decref(j);
-				return 0;
-			}
-			if (!(v = json_object_get(j, "return"))) {
-				json_t *e = json_object_get(json_object_get(j, "error"), "desc");
-				rc = bx_err(err, -EIO, "template: QMP %s: %s", cmd,
-					    json_is_string(e) ? json_string_value(e) : "error");
-				json_decref(j);
-				return rc;
-			}
-			if (ret)
-				*ret = json_incref(v);
-			json_decref(j);
-			return 0;
-		}
-		if (m->qmp_len == sizeof(m->qmp_buf))
-			return bx_err(err, -EPROTO, "template: QMP reply too long");
-		if ((rc = wait_in(m, m->qmp)) < 0)
-			return bx_err(err, rc, "template: no QMP reply to %s (%s)", cmd, strerror(-rc));
-		r = read(m->qmp, m->qmp_buf + m->qmp_len, sizeof(m->qmp_buf) - m->qmp_len);
-		if (r <= 0)
-			return bx_err(err, r == 0 ? -ECONNRESET : -errno, "template: QMP connection closed");
-		m->qmp_len += (size_t)r;
-	}
+	return !qemu_gone(m);
 }
 
 /* Stops the VM and migrates its state into state_fd; with ram_file, the
- * RAM (in that file) stays out of the stream. */
+ * RAM (in that file) stays out of the stream. Then QEMU quits. */
 static int save_state(struct maker *m, const char *sock, int state_fd, int ram_file, struct bx_error *err)
 {
+	struct bx_error e = { 0 };
+	struct bx_qmp q;
 	int rc;
 
-	if ((rc = connect_unix(sock, &m->qmp)) < 0)
-		return bx_err_sys(err, rc, "template: connecting to QMP");
-	m->deadline = now_ms() + TEMPLATE_SAVE_TIMEOUT_MS;
-	if ((rc = qmp_exec(m, NULL, -1, NULL, err)) < 0 ||
-	    (rc = qmp_exec(m, json_pack("{s:s}", "execute", "qmp_capabilities"), -1, NULL, err)) < 0 ||
-	    (ram_file && (rc = qmp_exec(m,
-					json_pack("{s:s, s:{s:[{s:s, s:b}]}}", "execute", "migrate-set-capabilities",
-						  "arguments", "capabilities", "capability", "x-ignore-shared",
-						  "state", 1),
-					-1, NULL, err)) < 0) ||
-	    (rc = qmp_exec(m, json_pack("{s:s, s:{s:s}}", "execute", "getfd", "arguments", "fdname", "state"),
-			   state_fd, NULL, err)) < 0 ||
-	    (rc = qmp_exec(m, json_pack("{s:s}", "execute", "stop"), -1, NULL, err)) < 0 ||
-	    (rc = qmp_exec(m, json_pack("{s:s, s:{s:s}}", "execute", "migrate", "arguments", "uri", "fd:state"),
-			   -1, NULL, err)) < 0)
-		return rc;
-	for (;;) {
-		json_t *ret = NULL;
-		const char *st;
-
-		if ((rc = qmp_exec(m, json_pack("{s:s}", "execute", "query-migrate"), -1, &ret, err)) < 0)
-			return rc;
-		st = json_string_value(json_object_get(ret, "status"));
-		if (st && !strcmp(st, "completed")) {
-			json_decref(ret);
-			break;
-		}
-		if (!st || !strcmp(st, "failed") || !strcmp(st, "cancelled")) {
-			json_t *e = json_object_get(ret, "error-desc");
-			rc = bx_err(err, -EIO, "template: migration %s%s%s", st ? st : "has no status",
-				    json_is_string(e) ? ": " : "", json_is_string(e) ? json_string_value(e) : "");
-			json_decref(ret);
-			return rc;
-		}
-		json_decref(ret);
-		if (now_ms() >= m->deadline)
-			return bx_err(err, -ETIMEDOUT, "template: migration did not complete");
-		sleep_ms(2);
+	if ((rc = bx_qmp_open(&q, sock, TEMPLATE_SAVE_TIMEOUT_MS, qemu_alive, m, &e)) == 0) {
+		if ((rc = bx_qmp_save_state(&q, state_fd, ram_file, &e)) == 0)
+			/* QEMU may close the connection before answering quit. */
+			bx_qmp_exec(&q, json_pack("{s:s}", "execute", "quit"), -1, NULL, NULL);
+		bx_qmp_close(&q);
 	}
-	/* QEMU may close the connection before answering quit. */
-	qmp_exec(m, json_pack("{s:s}", "execute", "quit"), -1, NULL, NULL);
-	return 0;
+	return rc < 0 ? bx_err(err, rc, "template: %s", e.msg) : 0;
 }
 
 /* Work directories are /tmp/boxlite-tpl-<maker pid>-XXXXXX: removes those
@@ -445,7 +337,7 @@ static int make_template(boxlite_runtime *rt, unsigned cpus, unsigned memory_mib
 		.cpus = cpus, .memory_mib = memory_mib, .network = network, .sandbox = 1,
 		.volumes = vols, .n_volumes = n_volumes,
 	};
-	struct maker m = { .pid = -1, .agent = -1, .qmp = -1 };
+	struct maker m = { .pid = -1, .agent = -1 };
 	struct bx_engine_caps caps;
 	pid_t parent = getpid();
 	_cleanup_close_ int efd = -1, sfd = -1, bfd = -1, rfd = -1;
@@ -543,8 +435,6 @@ out:
 		add_qemu_reason(err, errlog);
 	if (m.agent >= 0)
 		close(m.agent);
-	if (m.qmp >= 0)
-		close(m.qmp);
 	if (m.pid > 0) {
 		kill(m.pid, SIGKILL);
 		waitpid(m.pid, NULL, 0);

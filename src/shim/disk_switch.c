@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "qmp.h"
 #include "shim.h"
 
 #define FREEZE_WAIT_MS 5000
@@ -68,18 +69,18 @@ static int switch_disk(struct shim *s, struct bx_error *err)
 	snprintf(node, sizeof(node), "top-%u", ++s->disk.seq);
 	/* backing: null: the overlay's backing is the node below, attached by
 	 * blockdev-snapshot; QEMU must not open that file a second time. */
-	rc = qmp_call(QMP_SOCK,
+	rc = bx_qmp_call(QMP_SOCK,
 		      json_pack("{s:s, s:{s:s, s:s, s:{s:s, s:s}, s:n}}", "execute", "blockdev-add", "arguments",
 				"driver", "qcow2", "node-name", node, "file", "driver", "file", "filename",
 				s->disk.overlay, "backing"),
 		      NULL, QMP_MS, err);
 	if (rc == 0) {
-		rc = qmp_call(QMP_SOCK,
+		rc = bx_qmp_call(QMP_SOCK,
 			      json_pack("{s:s, s:{s:s, s:s}}", "execute", "blockdev-snapshot", "arguments", "node",
 					"root", "overlay", node),
 			      NULL, QMP_MS, err);
 		if (rc < 0)
-			qmp_call(QMP_SOCK,
+			bx_qmp_call(QMP_SOCK,
 				 json_pack("{s:s, s:{s:s}}", "execute", "blockdev-del", "arguments", "node-name", node),
 				 NULL, QMP_MS, &ignored);
 	}

@@ -193,12 +193,7 @@ void watchdog_io(struct shim *s, short revents);
 void backstop_arm(struct shim *s, unsigned ms);
 void backstop_disarm(void);
 
-/* qmp.c */
-struct json_t;
-/* Runs request (a JSON object, reference stolen) on a new connection; *ret
- * (may be NULL) gets a reference to its "return" value. */
-int qmp_call(const char *path, struct json_t *request, struct json_t **ret, unsigned timeout_ms,
-	     struct bx_error *err);
+/* qmp.c (one session per call; src/engine/qmp.h for more) */
 int qmp_quit(const char *path, unsigned timeout_ms, struct bx_error *err);
 /* Runs one argument-less QMP command ("stop", "cont"). */
 int qmp_command(const char *path, const char *cmd, unsigned timeout_ms, struct bx_error *err);

@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "engine.h"
 #include "log.h"
+#include "qmp.h"
 #include "shim.h"
 
 #define WARM_LOAD_TIMEOUT_MS 10000u
@@ -119,7 +120,7 @@ static int start_incoming(struct shim *s, uint64_t deadline, struct bx_error *er
 			json_decref(caps);
 			return rc;
 		}
-		rc = qmp_call(QMP_SOCK, json_incref(caps), NULL, ms_left(deadline), &e);
+		rc = bx_qmp_call(QMP_SOCK, json_incref(caps), NULL, ms_left(deadline), &e);
 		if ((rc != -ENOENT && rc != -ECONNREFUSED) || mono_ns() >= deadline) {
 			json_decref(caps);
 			if (rc < 0)
@@ -128,7 +129,7 @@ static int start_incoming(struct shim *s, uint64_t deadline, struct bx_error *er
 		}
 		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	}
-	return qmp_call(QMP_SOCK,
+	return bx_qmp_call(QMP_SOCK,
 			json_pack("{s:s, s:{s:s}}", "execute", "migrate-incoming", "arguments", "uri", BX_VM_INCOMING_URI), NULL,
 			ms_left(deadline), err);
 }
@@ -156,7 +157,7 @@ int vm_warm_resume(struct shim *s, struct bx_error *err)
 		if (mono_ns() >= deadline)
 			return bx_err(err, -ETIMEDOUT, "the template's state did not load in %u ms",
 				      WARM_LOAD_TIMEOUT_MS);
-		rc = qmp_call(QMP_SOCK, json_pack("{s:s}", "execute", "query-status"), &ret, ms_left(deadline), &e);
+		rc = bx_qmp_call(QMP_SOCK, json_pack("{s:s}", "execute", "query-status"), &ret, ms_left(deadline), &e);
 		if (rc == -ENOENT || rc == -ECONNREFUSED || rc == -ECONNRESET) {
 			nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
 			continue;
@@ -186,7 +187,7 @@ int vm_warm_resume(struct shim *s, struct bx_error *err)
 	if (s->cfg.template_ram) {
 		struct bx_error e = { 0 };
 
-		rc = qmp_call(QMP_SOCK,
+		rc = bx_qmp_call(QMP_SOCK,
 			      json_pack("{s:s, s:{s:b}}", "execute", "blockdev-set-active", "arguments", "active", 1),
 			      NULL, ms_left(deadline), &e);
 		if (rc < 0 && !strstr(e.msg, "CommandNotFound") && !strstr(e.msg, "not found"))
@@ -194,13 +195,13 @@ int vm_warm_resume(struct shim *s, struct bx_error *err)
 	}
 	/* The guest probed the template's placeholder disk: the resize raises
 	 * virtio-blk's config-change interrupt, taken as soon as it runs. */
-	rc = qmp_call(QMP_SOCK,
+	rc = bx_qmp_call(QMP_SOCK,
 		      json_pack("{s:s, s:{s:s, s:I}}", "execute", "block_resize", "arguments", "device", "root",
 				"size", (json_int_t)size),
 		      NULL, ms_left(deadline), err);
 	if (rc < 0)
 		return rc;
-	rc = qmp_call(QMP_SOCK, json_pack("{s:s}", "execute", "cont"), NULL, ms_left(deadline), err);
+	rc = bx_qmp_call(QMP_SOCK, json_pack("{s:s}", "execute", "cont"), NULL, ms_left(deadline), err);
 	if (rc < 0)
 		return rc;
 	bx_info("stage warm_resumed: disk %llu MiB (+%.1f ms)", (unsigned long long)(size >> 20),
