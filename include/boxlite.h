@@ -711,6 +711,15 @@ int boxlite_runtime_import_box(boxlite_runtime *rt, const char *path, const char
 int boxlite_runtime_import_box_fd(boxlite_runtime *rt, int fd, const char *name, unsigned flags, boxlite_box **out,
 				  boxlite_error **err);
 
+/* Checkpoints a running (or paused) box (docs/checkpoints.md): its whole
+ * state (memory, devices; the disk as it is) is saved in the box's
+ * directory and the box stops, its QEMU and shim gone. The next
+ * boxlite_box_start resumes it where it was: processes, open files, tmpfs,
+ * the main command go on; the clock and RNG move on. A snapshot restore
+ * drops the checkpoint (the box then boots from its disk), as does a resume
+ * that fails. Returns 0, -ENOTCONN (not running), -errno. */
+int boxlite_box_checkpoint(boxlite_box *box, boxlite_error **err);
+
 /* Freezes the box's virtual CPUs (QMP stop) / lets them run again (cont).
  * Returns: 0; -ENOTCONN when the box is not running (or, for unpause, not
  *   paused). */

@@ -53,6 +53,7 @@ int cmd_auth(const struct cli_globals *g, int argc, char **argv);
 int cmd_snapshot(const struct cli_globals *g, int argc, char **argv);
 int cmd_clone(const struct cli_globals *g, int argc, char **argv);
 int cmd_export(const struct cli_globals *g, int argc, char **argv);
+int cmd_checkpoint(const struct cli_globals *g, int argc, char **argv);
 int cmd_image_import(const struct cli_globals *g, int argc, char **argv);
 
 /* cli_box.c: finds a box by id, id prefix or name, or reports why not. */

@@ -48,6 +48,7 @@ static const struct {
 	{ "snapshot", "create ls restore rm", 'b' },
 	{ "clone", "--name -n --count", 'b' },
 	{ "export", "-o --output", 'b' },
+	{ "checkpoint", "", 'b' },
 	{ "serve", "--host --port --api-key-file --api-key", 0 },
 	{ "auth", "login logout status whoami --url --api-key-stdin -y --yes", 0 },
 	{ "version", "", 0 },

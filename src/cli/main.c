@@ -31,6 +31,7 @@ static const struct command commands[] = {
 	{ "exec", cmd_exec, "Run a command in a running box" },
 	{ "clone", cmd_clone, "Make thin copies of a box" },
 	{ "export", cmd_export, "Write a box to a .boxlite archive" },
+	{ "checkpoint", cmd_checkpoint, "Save running boxes to disk and stop them (start resumes)" },
 	{ "snapshot", cmd_snapshot, "Disk snapshots of a box (create, ls, restore, rm)" },
 	{ "cp", cmd_cp, "Copy files between the host and a box" },
 	{ "info", cmd_info, "Show the runtime: accelerator and why, kernel, home" },

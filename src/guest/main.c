@@ -85,13 +85,10 @@ static void send_hello(void)
 	}
 }
 
-/* Forgets the host: its sessions and its greeting. */
+/* Forgets the host's greeting. Its sessions wait for the next host's
+ * HELLO, which takes some back (a resumed checkpoint) or none. */
 static void host_reset(void)
 {
-	if (sessions_count()) {
-		glog("dropping %d session(s) of the previous host connection", sessions_count());
-		sessions_drop_all();
-	}
 	g_host_hello = false;
 }
 
@@ -182,13 +179,33 @@ static void host_hello(const uint8_t *payload, size_t len)
 {
 	struct bxp_reader r;
 	struct bxp_field f;
-	uint32_t version = 0;
-	int have = 0;
+	uint32_t version = 0, keep[8];
+	uint64_t clock_ns = 0;
+	const uint8_t *seed = NULL;
+	size_t n_keep = 0, seed_len = 0;
+	int have = 0, has_clock = 0, dropped;
 
 	bxp_reader_init(&r, payload, len);
-	while (bxp_next(&r, &f) == 1)
+	while (bxp_next(&r, &f) == 1) {
 		if (f.tag == BXT_VERSION && bxp_field_u32(&f, &version) == 0)
 			have = 1;
+		else if (f.tag == BXT_RESUME_CHAN && n_keep < 8 && bxp_field_u32(&f, &keep[n_keep]) == 0)
+			n_keep++;
+		else if (f.tag == BXT_CLOCK_NS && bxp_field_u64(&f, &clock_ns) == 0)
+			has_clock = 1;
+		else if (f.tag == BXT_RNG_SEED) {
+			seed = f.value;
+			seed_len = f.len;
+		}
+	}
+	/* The sessions of the previous host: those it takes back go on (a
+	 * checkpoint resumed: the clock and the RNG move on too), the rest end. */
+	if ((dropped = sessions_drop_except(keep, n_keep)))
+		glog("dropped %d session(s) of the previous host connection", dropped);
+	if (n_keep) {
+		glog("resumed: %zu session(s) taken back", n_keep);
+		setup_clock_and_seed(has_clock, clock_ns, seed, seed_len);
+	}
 	if (g_host_hello) {
 		/* A second HELLO on what looks like the same connection: a new
 		 * host connected faster than the port reported the hang-up. */
@@ -486,7 +503,10 @@ static void __attribute__((noreturn)) serve(void)
 			reap_children(); /* no signalfd: reap by polling */
 		if (g_conn == CONN_UP)
 			process_frames();
-		sessions_pump();
+		/* Sessions talk only to a host that said HELLO: what they would
+		 * say before would be lost with the queue at the next connect. */
+		if (g_conn == CONN_UP && g_host_hello)
+			sessions_pump();
 		if (g_conn != CONN_DOWN && outq_used() && (rc = outq_flush(g_port)) < 0)
 			conn_down(strerror(-rc));
 
@@ -506,7 +526,8 @@ static void __attribute__((noreturn)) serve(void)
 			g_pfd[n] = (struct pollfd){ .fd = dns_proxy_fd(), .events = POLLIN };
 			g_ref[n++] = (struct poll_ref){ -1, 2 };
 		}
-		n += sessions_pollfds(g_pfd + n, g_ref + n, (int)(sizeof(g_pfd) / sizeof(g_pfd[0])) - n);
+		if (g_conn == CONN_UP && g_host_hello)
+			n += sessions_pollfds(g_pfd + n, g_ref + n, (int)(sizeof(g_pfd) / sizeof(g_pfd[0])) - n);
 
 		rc = poll(g_pfd, (nfds_t)n, poll_timeout(now, next));
 		if (rc < 0 && errno != EINTR) {

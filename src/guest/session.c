@@ -855,13 +855,24 @@ void sessions_signal_all(int sig)
 			kill_group(&g_sess[i], sig);
 }
 
-void sessions_drop_all(void)
+int sessions_drop_except(const uint32_t *keep, size_t n_keep)
 {
-	for (int i = 0; i < MAX_SESSIONS; i++)
-		if (g_sess[i].chan) {
-			kill_group(&g_sess[i], SIGKILL);
-			session_free(&g_sess[i]);
-		}
+	int dropped = 0;
+
+	for (int i = 0; i < MAX_SESSIONS; i++) {
+		bool kept = false;
+
+		if (!g_sess[i].chan)
+			continue;
+		for (size_t k = 0; k < n_keep && !kept; k++)
+			kept = g_sess[i].chan == keep[k];
+		if (kept)
+			continue;
+		kill_group(&g_sess[i], SIGKILL);
+		session_free(&g_sess[i]);
+		dropped++;
+	}
+	return dropped;
 }
 
 int sessions_count(void)

@@ -44,8 +44,10 @@ int64_t sessions_timers(int64_t now);
 int sessions_reaped(pid_t pid, int status);
 /* Signals every session's process group. */
 void sessions_signal_all(int sig);
-/* SIGKILL and forget every session (the host connection is gone). */
-void sessions_drop_all(void);
+/* SIGKILL and forget every session but those on the channels in keep (a
+ * new host's HELLO: it takes back those, from a checkpoint). Returns how
+ * many went. */
+int sessions_drop_except(const uint32_t *keep, size_t n_keep);
 int sessions_count(void);
 
 #endif

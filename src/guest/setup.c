@@ -167,17 +167,21 @@ static void seed_rng(const uint8_t *seed, size_t len)
 	close(fd);
 }
 
+void setup_clock_and_seed(int has_clock, uint64_t clock_ns, const uint8_t *seed, size_t seed_len)
+{
+	if (has_clock) {
+		struct timespec ts = { (time_t)(clock_ns / 1000000000u), (long)(clock_ns % 1000000000u) };
+		if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+			glog("clock_settime: %s", strerror(errno));
+	}
+	seed_rng(seed, seed_len < SEED_MAX ? seed_len : SEED_MAX);
+}
+
 static void apply_identity(const struct setup_req *req)
 {
 	if (req->hostname[0] && sethostname(req->hostname, strlen(req->hostname)) < 0)
 		glog("sethostname %s: %s", req->hostname, strerror(errno));
-	if (req->has_clock) {
-		struct timespec ts = { (time_t)(req->clock_ns / 1000000000u),
-				       (long)(req->clock_ns % 1000000000u) };
-		if (clock_settime(CLOCK_REALTIME, &ts) < 0)
-			glog("clock_settime: %s", strerror(errno));
-	}
-	seed_rng(req->seed, req->seed_len);
+	setup_clock_and_seed(req->has_clock, req->clock_ns, req->seed, req->seed_len);
 }
 
 void setup_handle(const uint8_t *payload, size_t len)

@@ -10,5 +10,8 @@
  * A second SETUP (a reconnected host, a cloned template) re-applies the
  * identity; its root must then be the one already mounted. */
 void setup_handle(const uint8_t *payload, size_t len);
+/* Sets the clock (when has_clock) and mixes seed into the RNG: SETUP does,
+ * and a host resuming a checkpoint (its HELLO). */
+void setup_clock_and_seed(int has_clock, uint64_t clock_ns, const uint8_t *seed, size_t seed_len);
 
 #endif

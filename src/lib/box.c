@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "image_store.h"
 #include "caps.h"
+#include "checkpoint.h"
 #include "images.h"
 #include "rootfs_dir.h"
 #include "gc_lock.h"
@@ -525,9 +526,12 @@ static int spawn_shim(boxlite_box *box, int hold, int warm, struct bx_template *
 	struct bx_shim_config cfg = { 0 }; /* borrows every string */
 	struct bx_error terr = { 0 };      /* why there is no template */
 	_cleanup_free_ char *json = NULL;
+	char resume[PATH_MAX + 32];
 	int rc;
 
 	tpl_used->state[0] = '\0';
+	bx_checkpoint_path(box, resume, sizeof(resume));
+	bx_checkpoint_sweep(box);
 	cfg.version = BX_SHIM_CONFIG_VERSION;
 	cfg.box_id = box->id;
 	cfg.box_dir = box->dir;
@@ -553,7 +557,11 @@ static int spawn_shim(boxlite_box *box, int hold, int warm, struct bx_template *
 	 * the shape (their 9p devices); an allow-list changes how QEMU runs:
 	 * those boxes boot cold, and so does any box whose template cannot be
 	 * made (the shim also boots cold when loading it fails). */
-	if (warm && bx_template_enabled() && cfg.n_volumes <= BX_TEMPLATE_VOLUMES_MAX && cfg.n_allow_net == 0) {
+	if (warm && access(resume, R_OK) == 0) {
+		/* The box's own checkpoint: it goes on where it was (checkpoint.c). */
+		cfg.resume_state = resume;
+	} else if (warm && bx_template_enabled() && cfg.n_volumes <= BX_TEMPLATE_VOLUMES_MAX &&
+		   cfg.n_allow_net == 0) {
 		if (bx_template_get(rt, box->cpus, box->memory_mib, box->network, (unsigned)cfg.n_volumes, tpl_used,
 				    &terr) == 0) {
 			cfg.template_state = tpl_used->state;
@@ -653,7 +661,7 @@ int bx_box_start_locked(boxlite_box *box, int hold, struct bx_error *err)
 	char exit_path[PATH_MAX + 8];
 	struct bx_template tpl;
 	struct bx_conn *c = NULL;
-	int rc;
+	int rc, resumed;
 
 	if ((rc = bx_box_reconcile_locked(box, err)) < 0)
 		return rc;
@@ -674,16 +682,25 @@ int bx_box_start_locked(boxlite_box *box, int hold, struct bx_error *err)
 	if ((rc = save(box, err)) < 0)
 		return rc;
 
+	resumed = bx_checkpoint_exists(box);
 	rc = spawn_and_wait(box, hold, 1, &tpl, &c, err);
-	if (rc < 0 && tpl.state[0] && warm_failed(box)) {
+	if (rc < 0 && (tpl.state[0] || resumed) && warm_failed(box)) {
 		/* A jailed shim cannot boot cold after a failed clone (its first
 		 * QEMU was the init of its pid namespace): start it again cold,
-		 * and drop the template so that the next start makes a new one. */
+		 * and drop the template so that the next start makes a new one
+		 * (or the checkpoint that did not load). */
 		kill_shim(box);
-		bx_template_discard(tpl.state);
+		if (tpl.state[0])
+			bx_template_discard(tpl.state);
+		if (resumed)
+			bx_checkpoint_drop(box, err->msg);
 		bx_err_clear(err);
 		rc = spawn_and_wait(box, hold, 0, &tpl, &c, err);
 	}
+	/* Up from its checkpoint (or cold, should it not have loaded): the
+	 * disk moves on, so the checkpoint is used up. */
+	if (rc == 0 && resumed)
+		bx_checkpoint_drop(box, NULL);
 	if (rc < 0) {
 		kill_shim(box);
 		r->state = BOXLITE_BOX_FAILED;

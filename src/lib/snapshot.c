@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "box_impl.h"
+#include "checkpoint.h"
 #include "clone.h"
 #include "disk.h"
 #include "fsutil.h"
@@ -392,6 +393,8 @@ BX_EXPORT int boxlite_box_snapshot_restore(boxlite_box *box, const char *name, b
 		rc = bx_err_sys(&err, -errno, "replacing %s", disk);
 	if (rc < 0)
 		unlink(tmp);
+	else /* the memory it holds belongs to the disk that is gone */
+		bx_checkpoint_drop(box, NULL);
 out:
 	free(rec.name);
 	bx_unlock(&lock);

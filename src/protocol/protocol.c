@@ -76,6 +76,7 @@ const char *bxp_type_name(uint16_t type)
 		[BXP_RESOLVE] = "RESOLVE",   [BXP_RESOLVED] = "RESOLVED",
 		[BXP_PORT_ADD] = "PORT_ADD", [BXP_PORT_REMOVE] = "PORT_REMOVE",
 		[BXP_FSFREEZE] = "FSFREEZE", [BXP_FSTHAW] = "FSTHAW", [BXP_DISK_SNAPSHOT] = "DISK_SNAPSHOT",
+		[BXP_CHECKPOINT] = "CHECKPOINT",
 	};
 	if (type >= BXP_TYPE_MAX || !names[type])
 		return "UNKNOWN";

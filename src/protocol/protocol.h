@@ -54,6 +54,7 @@ enum bxp_type {
 	BXP_FSFREEZE = 24,    /* host->guest, chan 0: freeze the root filesystem; echoed with ERRNO */
 	BXP_FSTHAW = 25,      /* host->guest, chan 0: thaw it; echoed with ERRNO */
 	BXP_DISK_SNAPSHOT = 26, /* client->shim, chan 0: DISK_OVERLAY becomes the live disk's top; echoed */
+	BXP_CHECKPOINT = 27,  /* client->shim, chan 0: save the VM's state and stop; echoed when saved */
 	BXP_TYPE_MAX
 };
 
@@ -128,6 +129,9 @@ enum bxp_tag {
 	/* Live disk switch (DISK_SNAPSHOT, FSFREEZE, FSTHAW; see docs/protocol.md). */
 	BXT_DISK_OVERLAY = 58,  /* str: absolute path of an empty qcow2 overlay in the box directory */
 	BXT_FROZEN = 59,        /* u32 1 in the DISK_SNAPSHOT echo: the guest's root was frozen for it */
+	/* Resume from a checkpoint (host HELLO; see docs/protocol.md "Checkpoints"). */
+	BXT_RESUME_CHAN = 60,   /* u32, repeated, in the host's HELLO: a session the host takes back
+				   (the others are dropped); with CLOCK_NS and RNG_SEED */
 	BXT_TAG_MAX
 };
 

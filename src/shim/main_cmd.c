@@ -258,6 +258,25 @@ int main_cmd_from_client(struct shim *s, int holder, const struct bxp_header *h,
 	return 0;
 }
 
+void main_cmd_resumed(struct shim *s)
+{
+	if (s->main != MAIN_WAITING)
+		return;
+	log_open(s);
+	s->main = MAIN_RUNNING;
+	s->main_started = 1;
+}
+
+void main_cmd_checkpointed(struct shim *s)
+{
+	if (s->main_log_fd >= 0) {
+		close(s->main_log_fd);
+		s->main_log_fd = -1;
+	}
+	write_exit_file("stopped", -1, "checkpointed");
+	s->main = MAIN_DONE;
+}
+
 void main_cmd_finish(struct shim *s)
 {
 	if (s->main_log_fd >= 0) {

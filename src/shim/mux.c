@@ -390,6 +390,9 @@ static int control_frame(struct shim *s, struct client *c, const struct bxp_head
 	case BXP_DISK_SNAPSHOT:
 		disk_snapshot_request(s, c->id, p, h->len);
 		return 0;
+	case BXP_CHECKPOINT:
+		checkpoint_request(s, c->id);
+		return 0;
 	default:
 		return -EPROTO;
 	}

@@ -122,6 +122,7 @@ struct shim {
 	struct client *main_stdin; /* the attached client writing its stdin, or NULL */
 
 	int paused;                /* vCPUs stopped by a client's PAUSE */
+	int resuming;              /* QEMU loaded the box's checkpoint (cfg.resume_state) */
 	/* A live disk switch in progress (disk_switch.c) */
 	struct {
 		int busy, frozen;
@@ -213,6 +214,15 @@ void main_cmd_start(struct shim *s);
 int main_cmd_from_agent(struct shim *s, const struct bxp_header *h, const uint8_t *payload);
 /* At shim exit: writes the exit file if the main command did not. */
 void main_cmd_finish(struct shim *s);
+/* Resumed from a checkpoint: the main command runs on (its session taken
+ * back in HELLO); its output is appended to main.log again. */
+void main_cmd_resumed(struct shim *s);
+/* Checkpointed: the exit file says so, and the main command is over here. */
+void main_cmd_checkpointed(struct shim *s);
+
+/* checkpoint.c: a client's CHECKPOINT: the VM's state saved to
+ * checkpoint.state, the client answered, the box stopped. */
+void checkpoint_request(struct shim *s, unsigned client);
 
 /* mux.c: copies a frame of the main session to every attached client. */
 void mux_to_attached(struct shim *s, uint16_t type, uint8_t stream, const void *payload, size_t len);

@@ -65,8 +65,8 @@ static int spawn_qemu(struct shim *s, int warm, struct bx_error *err)
 		 * the file stays empty); a clone maps its template's RAM file
 		 * read-only and copy-on-write, or, from a template without one
 		 * (QEMU < 8.2), has anonymous RAM filled by the stream. */
-		.mem_path = !warm ? GUEST_MEM : s->cfg.template_ram,
-		.mem_mode = warm && s->cfg.template_ram ? BX_MEM_CLONE : BX_MEM_PRIVATE,
+		.mem_path = !warm || s->cfg.resume_state ? GUEST_MEM : s->cfg.template_ram,
+		.mem_mode = warm && !s->cfg.resume_state && s->cfg.template_ram ? BX_MEM_CLONE : BX_MEM_PRIVATE,
 		.sandbox = s->cfg.security == BX_SECURITY_JAIL,
 		.incoming_fd = warm ? 3 : 0,
 		.ports = s->cfg.ports,
@@ -125,8 +125,10 @@ int vm_start(struct shim *s, struct bx_error *err)
 		if (rc == 0)
 			rc = vm_warm_resume(s, err);
 		vm_warm_close(s);
-		if (rc == 0)
+		if (rc == 0) {
+			s->resuming = s->cfg.resume_state != NULL;
 			return 0;
+		}
 		if (s->qemu_pid > 0) {
 			kill(s->qemu_pid, SIGKILL);
 			waitpid(s->qemu_pid, NULL, 0);
@@ -243,14 +245,28 @@ int agent_send(struct shim *s, uint32_t chan, uint16_t type, uint8_t stream, con
 	return outq_push(&s->agent_out, chan, type, stream, payload, len);
 }
 
+/* A shim resuming a checkpoint takes the main command's session back and
+ * moves the guest's clock and RNG on (docs/checkpoints.md). */
 static int send_hello(struct shim *s)
 {
-	uint8_t buf[16];
+	uint8_t buf[128], seed[RNG_SEED_BYTES];
 	struct bxp_writer w;
+	int rc;
 
 	bxp_writer_init(&w, buf, sizeof(buf));
 	bxp_put_u32(&w, BXT_VERSION, BXP_VERSION);
-	return agent_send(s, 0, BXP_HELLO, 0, buf, w.len);
+	if (s->resuming) {
+		if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+			return -errno;
+		if (s->main == MAIN_WAITING)
+			bxp_put_u32(&w, BXT_RESUME_CHAN, MAIN_AGENT_CHAN);
+		bxp_put_u64(&w, BXT_CLOCK_NS, real_ns());
+		bxp_put_bytes(&w, BXT_RNG_SEED, seed, sizeof(seed));
+		explicit_bzero(seed, sizeof(seed));
+	}
+	rc = agent_send(s, 0, BXP_HELLO, 0, buf, w.len);
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
 }
 
 void vm_connect_tick(struct shim *s)
@@ -386,6 +402,15 @@ static int on_hello(struct shim *s, const uint8_t *p, size_t len)
 	if (version != BXP_VERSION) {
 		shim_fail(s, EPROTO, "the guest agent speaks protocol version %u, this shim %u "
 			  "(the initramfs does not match this build)", version, BXP_VERSION);
+		return 0;
+	}
+	if (s->resuming) { /* set up before the checkpoint: ready as it is */
+		s->h_ready = real_ns();
+		s->boot = BOOT_READY;
+		bx_info("stage ready: resumed (+%.1f ms; qemu start to ready %.1f ms)", since_start_ms(s),
+			(s->h_ready - s->h_qemu_start) / 1e6);
+		main_cmd_resumed(s);
+		mux_ready(s);
 		return 0;
 	}
 	rc = send_setup(s);

@@ -30,9 +30,11 @@ void vm_warm_open(struct shim *s)
 {
 	int fd, hi;
 
-	if (s->cfg.template_error)
+	const char *state = s->cfg.resume_state ? s->cfg.resume_state : s->cfg.template_state;
+
+	if (s->cfg.template_error && !s->cfg.resume_state)
 		bx_warn("warm start: no template (%s); booting cold", s->cfg.template_error);
-	if (!s->cfg.template_state || s->warm_fd > 0)
+	if (!state || s->warm_fd > 0)
 		return;
 	if (s->cfg.n_allow_net) {
 		/* The library never asks for this: an allow-list runs QEMU under
@@ -40,9 +42,9 @@ void vm_warm_open(struct shim *s)
 		bx_info("warm start: not for a box with an allow-list; booting cold");
 		return;
 	}
-	fd = open(s->cfg.template_state, O_RDONLY | O_CLOEXEC);
+	fd = open(state, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		bx_warn("warm start: template %s: %s; booting cold", s->cfg.template_state, strerror(errno));
+		bx_warn("warm start: %s: %s; booting cold", state, strerror(errno));
 		return;
 	}
 	/* Above the fds the shim sets up early (watchdog at 3), never 0..3. */
@@ -194,12 +196,14 @@ int vm_warm_resume(struct shim *s, struct bx_error *err)
 			return bx_err(err, rc, "%s", e.msg);
 	}
 	/* The guest probed the template's placeholder disk: the resize raises
-	 * virtio-blk's config-change interrupt, taken as soon as it runs. */
-	rc = bx_qmp_call(QMP_SOCK,
-		      json_pack("{s:s, s:{s:s, s:I}}", "execute", "block_resize", "arguments", "device", "root",
-				"size", (json_int_t)size),
-		      NULL, ms_left(deadline), err);
-	if (rc < 0)
+	 * virtio-blk's config-change interrupt, taken as soon as it runs. (A
+	 * checkpoint's guest knows its disk already: nodes stay inactive until
+	 * cont, and a resize would be refused.) */
+	if (!s->cfg.resume_state &&
+	    (rc = bx_qmp_call(QMP_SOCK,
+			      json_pack("{s:s, s:{s:s, s:I}}", "execute", "block_resize", "arguments", "device",
+					"root", "size", (json_int_t)size),
+			      NULL, ms_left(deadline), err)) < 0)
 		return rc;
 	rc = bx_qmp_call(QMP_SOCK, json_pack("{s:s}", "execute", "cont"), NULL, ms_left(deadline), err);
 	if (rc < 0)

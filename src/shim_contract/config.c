@@ -32,6 +32,7 @@ void bx_shim_config_free(struct bx_shim_config *cfg)
 	free(cfg->root_disk);
 	free(cfg->hostname);
 	free(cfg->template_state);
+	free(cfg->resume_state);
 	free(cfg->template_ram);
 	free(cfg->template_error);
 	bx_shim_config_free_netvol(cfg);
@@ -220,7 +221,7 @@ static int valid_box_id(const char *id)
 static const char *const known_keys[] = {
 	"version", "box_id", "box_dir", "detach", "qemu", "accel", "kernel", "initramfs", "cpus",
 	"memory_mib", "root_disk", "network", "hostname", "env", "ready_timeout_ms", "main",
-	"security", "ports", "volumes", "allow_net", "discard", "template_state",
+	"security", "ports", "volumes", "allow_net", "discard", "template_state", "resume_state",
 	"template_ram", "template_error", "capabilities",
 };
 
@@ -320,6 +321,9 @@ static int parse_root(json_t *root, struct bx_shim_config *cfg, struct bx_error 
 		return rc;
 	if (json_object_get(root, "template_state") &&
 	    (rc = get_abs_path(root, "template_state", &cfg->template_state, err)) < 0)
+		return rc;
+	if (json_object_get(root, "resume_state") &&
+	    (rc = get_abs_path(root, "resume_state", &cfg->resume_state, err)) < 0)
 		return rc;
 	if (json_object_get(root, "capabilities")) {
 		json_t *c = json_object_get(root, "capabilities");
@@ -430,6 +434,8 @@ int bx_shim_config_to_json(const struct bx_shim_config *cfg, char **json_out, st
 		bad |= json_object_set_new(root, "discard", json_true());
 	if (cfg->template_state)
 		bad |= json_object_set_new(root, "template_state", json_string(cfg->template_state));
+	if (cfg->resume_state)
+		bad |= json_object_set_new(root, "resume_state", json_string(cfg->resume_state));
 	if (cfg->template_ram)
 		bad |= json_object_set_new(root, "template_ram", json_string(cfg->template_ram));
 	if (cfg->has_caps)

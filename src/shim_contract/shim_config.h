@@ -46,6 +46,9 @@ struct bx_shim_config {
 	int discard;             /* optional "discard": the disk is thrown away when the box
 				  * stops (run --rm): when the main command ends, QEMU is
 				  * killed at once instead of a graceful guest shutdown */
+	char *resume_state;      /* optional "resume_state": absolute path of the box's own
+				  * checkpoint (docs/checkpoints.md): QEMU loads it instead of
+				  * booting and the agent's sessions go on; its RAM is in it */
 	char *template_state;    /* optional "template_state": absolute path of a warm-start
 				  * template's migration stream (docs/architecture.md, "Warm
 				  * start"); the shim clones it instead of booting, and boots
