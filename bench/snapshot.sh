@@ -10,6 +10,8 @@
 #   4. `export` of that box against `tar --zstd` of its disk flattened into
 #      one file (what export archives), time and size; `import` of the
 #      archive against `create`.
+#   5. `checkpoint` of a running box and its resume (`start`), median of N,
+#      against a cold boot (`start` with BOXLITE_WARM_START=0) of that box.
 # Usage: bench/snapshot.sh [N] [MIB]   (defaults 5, 256)
 set -euo pipefail
 N=${1:-5}
@@ -80,3 +82,19 @@ s=$(now); "$B" import "$WORK/src.boxlite" >/dev/null; e=$(now); import=$(echo "$
 s=$(now); "$B" create "$IMG" >/dev/null; e=$(now); create1=$(echo "$e - $s" | bc -l)
 printf 'import: %.1f ms   create: %.1f ms   ratio %.1f\n' "$(echo "$import*1000" | bc -l)" \
 	"$(echo "$create1*1000" | bc -l)" "$(echo "$import/$create1" | bc -l)"
+
+"$B" run -d --name ck "$IMG" sh -c 'while :; do sleep 1; done' >/dev/null
+: >"$WORK/t.ck"; : >"$WORK/t.resume"; : >"$WORK/t.cold"
+for i in $(seq "$N"); do
+	s=$(now); "$B" checkpoint ck >/dev/null; m=$(now); "$B" start ck >/dev/null; e=$(now)
+	echo "$m - $s" | bc -l >>"$WORK/t.ck"; echo "$e - $m" | bc -l >>"$WORK/t.resume"
+done
+"$B" stop ck >/dev/null
+for i in $(seq "$N"); do
+	s=$(now); BOXLITE_WARM_START=0 "$B" start ck >/dev/null; e=$(now); echo "$e - $s" | bc -l >>"$WORK/t.cold"
+	"$B" stop ck >/dev/null
+done
+ck=$(median <"$WORK/t.ck"); resume=$(median <"$WORK/t.resume"); cold=$(median <"$WORK/t.cold")
+printf 'checkpoint (median of %s): %.1f ms   resume: %.1f ms   cold boot of the same box: %.1f ms   resume/cold %.2f\n' \
+	"$N" "$(echo "$ck*1000" | bc -l)" "$(echo "$resume*1000" | bc -l)" "$(echo "$cold*1000" | bc -l)" \
+	"$(echo "$resume/$cold" | bc -l)"

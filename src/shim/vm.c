@@ -447,6 +447,15 @@ static int boot_frame(struct shim *s, const struct bxp_header *h, const uint8_t 
 	uint32_t err_no = 0;
 	int rc;
 
+	if (h->chan != 0 && s->resuming) {
+		/* What the agent had queued at the checkpoint and sends before its
+		 * HELLO (it may not have seen the old host go): the main command's
+		 * is the resumed main command's; other sessions are over. */
+		if (h->chan != MAIN_AGENT_CHAN)
+			return 0;
+		main_cmd_resumed(s);
+		return main_cmd_from_agent(s, h, p);
+	}
 	if (h->chan != 0)
 		return -EPROTO;
 	if (h->type == BXP_HELLO && s->boot == BOOT_WAIT_HELLO)
