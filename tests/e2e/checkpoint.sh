@@ -47,6 +47,11 @@ expect_eq "damaged: /tmp is gone with the memory" "$("$BOXLITE" exec c -- sh -c 
 echo junk > "$dir/checkpoint.state.tmp"
 "$BOXLITE" start c >/dev/null || fail "start after a cut-short save"
 [ ! -e "$dir/checkpoint.state.tmp" ] && pass "a cut-short save is swept" || fail "checkpoint.state.tmp left"
+# Checkpoints right after starts (frames queued in the guest at the save).
+for i in 1 2 3; do
+	"$BOXLITE" checkpoint c >/dev/null && "$BOXLITE" start c >/dev/null || fail "checkpoint right after a start ($i)"
+done
+"$BOXLITE" exec c -- true && pass "checkpoints right after starts: the box runs" || fail "the box does not run"
 out=$("$BOXLITE" checkpoint nosuch 2>&1); rc=$?
 expect_eq "no such box" "$rc" 125
 "$BOXLITE" stop c >/dev/null
