@@ -50,7 +50,7 @@ void bx_checkpoint_drop(const boxlite_box *box, const char *why)
 
 BX_EXPORT int boxlite_box_checkpoint(boxlite_box *box, boxlite_error **errp)
 {
-	BX_REMOTE(box && box->remote, bx_remote_unsupported(&e_, "checkpointing a box"));
+	BX_REMOTE(box && box->remote, bx_remote_checkpoint(box, &e_));
 	struct bx_error err = { 0 };
 	struct bx_conn *c = NULL;
 	int lock = -1, rc;

@@ -274,6 +274,23 @@ void h_box_stop(struct srv *s, struct srv_req *r, struct srv_resp *out)
 	srv_box_put(s, b);
 }
 
+/* POST /v1/boxes/{id}/checkpoint (boxlite's; docs/checkpoints.md): the box
+ * saved and stopped; the next start resumes it. */
+void h_box_checkpoint(struct srv *s, struct srv_req *r, struct srv_resp *out)
+{
+	struct srv_box *b;
+	boxlite_error *e = NULL;
+	int rc;
+
+	if (!(b = srv_route_box(s, r, out)))
+		return;
+	if ((rc = boxlite_box_checkpoint(b->box, &e)) < 0)
+		srv_error_lib(out, r, rc, e, SRV_CTX_BOX);
+	else
+		srv_reply_box(s, r, out, b, 200);
+	srv_box_put(s, b);
+}
+
 static json_t *ms_since(uint64_t from, uint64_t to)
 {
 	return from && to >= from ? json_integer((json_int_t)((to - from) / 1000000)) : json_null();

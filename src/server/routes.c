@@ -23,6 +23,7 @@ static const struct srv_route routes[] = {
 	R("DELETE", "/boxes/{box_id}", h_box_delete, 0),
 	R("POST", "/boxes/{box_id}/start", h_box_start, 0),
 	R("POST", "/boxes/{box_id}/stop", h_box_stop, 0),
+	R("POST", "/boxes/{box_id}/checkpoint", h_box_checkpoint, 0), /* boxlite's: docs/checkpoints.md */
 	R("GET", "/boxes/{box_id}/metrics", h_box_metrics, 0),
 	R("POST", "/boxes/{box_id}/exec", h_exec_start, 0),
 	R("GET", "/boxes/{box_id}/attach", h_box_attach, 0),

@@ -220,6 +220,7 @@ void h_box_logs(struct srv *s, struct srv_req *r, struct srv_resp *out);
 extern const struct srv_upload_ops h_files_put;
 extern const struct srv_upload_ops h_box_import;
 void h_box_export(struct srv *s, struct srv_req *r, struct srv_resp *out);
+void h_box_checkpoint(struct srv *s, struct srv_req *r, struct srv_resp *out);
 /* h_boxes.c: answers status with the box as the API's Box object. */
 void srv_reply_box(struct srv *s, struct srv_req *r, struct srv_resp *out, struct srv_box *b, unsigned status);
 void h_snapshot_create(struct srv *s, struct srv_req *r, struct srv_resp *out);

@@ -2,14 +2,14 @@
 # Checkpoints (docs/checkpoints.md): a running box saved to disk and
 # stopped (its QEMU and shim gone), then resumed where it was: the main
 # command's counter goes on from its value, not from 0, and what it had in
-# /tmp is there. A restore drops the checkpoint; a damaged one, or a save
+# /tmp and in tmpfs (/dev/shm: memory only) is there. A restore drops the checkpoint; a damaged one, or a save
 # cut short, is not resumed and the box boots from its disk. Real boxes.
 . "$(dirname "$0")/lib.sh"
 
 IMG=localhost/busybox:latest
 "$BOXLITE" run -d --name c "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /root/c.new; mv /root/c.new /root/c; echo $i; sleep 0.1; done' >/dev/null || fail "run -d"
 for i in $(seq 100); do "$BOXLITE" exec c -- test -s /root/c 2>/dev/null && break; sleep 0.1; done
-"$BOXLITE" exec c -- sh -c 'echo kept > /tmp/t' || fail "write /tmp"
+"$BOXLITE" exec c -- sh -c 'echo kept > /tmp/t; echo shm > /dev/shm/s' || fail "write /tmp and /dev/shm"
 sleep 1
 "$BOXLITE" checkpoint c >/dev/null || fail "checkpoint"
 id=$("$BOXLITE" inspect -f '{{.Id}}' c)
@@ -25,6 +25,7 @@ n2=$("$BOXLITE" exec c -- cat /root/c)
 [ "$n1" -ge "$k" ] && [ "$k" -gt 5 ] && [ "$n2" -gt "$n1" ] &&
 	pass "resumed: the counter goes on from $k ($n1 -> $n2), not from 0" || fail "resumed: counter $k, then $n1 -> $n2"
 expect_eq "resumed: /tmp kept" "$("$BOXLITE" exec c -- cat /tmp/t)" kept
+expect_eq "resumed: tmpfs (/dev/shm) kept: the memory came back" "$("$BOXLITE" exec c -- cat /dev/shm/s)" shm
 [ ! -e "$dir/checkpoint.state" ] && pass "resumed: the checkpoint is used up" || fail "checkpoint.state left"
 logs=$("$BOXLITE" logs c | tail -1)
 [ "$logs" -ge "$n1" ] 2>/dev/null && pass "resumed: the main command's output goes on in its log" ||
@@ -38,7 +39,7 @@ truncate -s 4096 "$dir/checkpoint.state"
 sleep 0.5
 n3=$("$BOXLITE" exec c -- cat /root/c)
 [ ! -e "$dir/checkpoint.state" ] && pass "damaged: dropped, the box booted cold" || fail "damaged checkpoint kept"
-expect_eq "damaged: /tmp is gone with the memory" "$("$BOXLITE" exec c -- sh -c 'cat /tmp/t 2>/dev/null || echo none')" none
+expect_eq "damaged: tmpfs is gone with the memory" "$("$BOXLITE" exec c -- sh -c 'cat /dev/shm/s 2>/dev/null || echo none')" none
 "$BOXLITE" snapshot create c s >/dev/null 2>&1 || true
 "$BOXLITE" checkpoint c >/dev/null || fail "checkpoint a third time"
 "$BOXLITE" snapshot restore c s >/dev/null || fail "restore"

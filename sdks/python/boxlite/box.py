@@ -104,6 +104,12 @@ class Box:
         native = await run_blocking(self._native.clone, name)
         return self._runtime._track(native)
 
+    async def checkpoint(self) -> None:
+        """Saves this running box whole (memory, devices, disk) and stops it,
+        freeing its memory; the next :meth:`start` (or exec) resumes it where
+        it was: its processes, open files and ``/tmp`` go on."""
+        await run_blocking(self._native.checkpoint)
+
     async def export(self, *, options: Any = None, dest: Union[str, "os.PathLike[str]"]) -> str:
         """Writes this box to a ``.boxlite`` archive and returns its path:
         ``dest`` itself, or ``dest/{name or "box"}.boxlite`` when ``dest`` is a

@@ -28,6 +28,8 @@ class NativeBox:
     def stop(self, timeout_ms: int = 0) -> None: ...
     def clone(self, name: Optional[str] = None) -> "NativeBox":
         """A thin copy of this box (boxlite_box_clone)."""
+    def checkpoint(self) -> None:
+        """Saves the running box and stops it (boxlite_box_checkpoint)."""
     def export(self, dest: str) -> str:
         """Writes a .boxlite archive (boxlite_box_export); the path written."""
     def snapshot_create(self, name: str) -> None: ...

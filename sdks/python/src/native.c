@@ -309,6 +309,22 @@ static PyObject *box_stop(BoxObject *self, PyObject *args)
 
 static PyObject *wrap_box(PyObject *runtime, boxlite_box *box);
 
+/* checkpoint(): saved and stopped; the next start resumes it */
+static PyObject *box_checkpoint(BoxObject *self, PyObject *unused)
+{
+	boxlite_error *err = NULL;
+	int rc;
+
+	(void)unused;
+	if (box_check(self) < 0)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_checkpoint(self->box, &err);
+	Py_END_ALLOW_THREADS
+	if (rc < 0)
+		return raise_err(rc, err);
+	Py_RETURN_NONE;
+}
+
 /* export(dest) -> str: the .boxlite archive written */
 static PyObject *box_export(BoxObject *self, PyObject *args)
 {
@@ -547,6 +563,7 @@ static PyMethodDef box_methods[] = {
 	{ "stop", (PyCFunction)box_stop, METH_VARARGS, "stop(timeout_ms=0)" },
 	{ "clone", (PyCFunction)box_clone, METH_VARARGS, "clone(name=None) -> NativeBox" },
 	{ "export", (PyCFunction)box_export, METH_VARARGS, "export(dest) -> str, the archive written" },
+	{ "checkpoint", (PyCFunction)box_checkpoint, METH_NOARGS, "checkpoint(): saved and stopped; start resumes it" },
 	{ "snapshot_create", (PyCFunction)box_snapshot_create, METH_VARARGS, "snapshot_create(name)" },
 	{ "snapshot_list", (PyCFunction)box_snapshot_list, METH_NOARGS, "snapshot_list() -> [dict], newest first" },
 	{ "snapshot_restore", (PyCFunction)box_snapshot_restore, METH_VARARGS, "snapshot_restore(name)" },

@@ -183,6 +183,22 @@ async def test_export_import(runtime, image, tmp_path):
         await runtime.remove(box.id, force=True)
 
 
+async def test_checkpoint(runtime, image):
+    # boxlite's own: box.checkpoint(), then start resumes it (also over REST).
+    box = await runtime.create(boxlite.BoxOptions(image=image, auto_remove=False), name="core-ckpt")
+    try:
+        ex = await box.exec("sh", ["-c", "echo in-memory > /dev/shm/m"])  # tmpfs: memory only
+        assert (await ex.wait()).exit_code == 0
+        await box.checkpoint()
+        assert (await box.info()).state.status == "stopped"
+        await box.start()
+        ex = await box.exec("cat", ["/dev/shm/m"])
+        assert await ex.stdout().read_all() == "in-memory\n"
+        await ex.wait()
+    finally:
+        await runtime.remove(box.id, force=True)
+
+
 async def test_clone_box(runtime, image):
     box = await runtime.create(boxlite.BoxOptions(image=image, auto_remove=False), name="core-clone-src")
     clone = None

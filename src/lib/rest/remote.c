@@ -261,6 +261,13 @@ int bx_remote_stop(boxlite_box *box, uint32_t timeout_ms, struct bx_error *err)
 	return rc < 0 ? rc : refresh(box, resp);
 }
 
+int bx_remote_checkpoint(boxlite_box *box, struct bx_error *err)
+{
+	json_t *resp = NULL;
+	int rc = call(box, "POST", "/checkpoint", json_object(), &resp, err);
+	return rc < 0 ? rc : refresh(box, resp);
+}
+
 int bx_remote_remove(boxlite_box *box, struct bx_error *err)
 {
 	int rc = call(box, "DELETE", "?force=true", NULL, NULL, err);

@@ -46,6 +46,8 @@ int bx_remote_wait(boxlite_box *box, uint32_t timeout_ms, int32_t *exit_code, st
 int bx_remote_stats(boxlite_box *box, boxlite_box_stats *out, struct bx_error *err);
 /* The snapshot routes. */
 int bx_remote_snapshot_create(boxlite_box *box, const char *name, struct bx_error *err);
+/* POST /boxes/{id}/checkpoint. */
+int bx_remote_checkpoint(boxlite_box *box, struct bx_error *err);
 /* POST /boxes/{id}/export, the archive written to fd as it comes. */
 int bx_remote_export(boxlite_box *box, int fd, struct bx_error *err);
 /* POST /boxes/import[?name=] with the archive read from fd. */
