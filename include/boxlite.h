@@ -690,12 +690,19 @@ int boxlite_box_clone(boxlite_box *box, size_t count, const char *const *names, 
  * Returns 0, -EBUSY (starting or stopping), -ENOTSUP (a box with an
  * anonymous volume), -errno. */
 int boxlite_box_export(boxlite_box *box, const char *dest, char **written, boxlite_error **err);
+/* Export flags. WITH_STATE: with the box's checkpoint (docs/checkpoints.md),
+ * so that the imported box resumes where this one was: a running box is
+ * checkpointed (so stopped) first; a stopped one must have a checkpoint
+ * (-ENOENT). Not through a remote runtime (-ENOTSUP). */
+#define BOXLITE_EXPORT_WITH_STATE 1u
+int boxlite_box_export_ex(boxlite_box *box, const char *dest, unsigned flags, char **written, boxlite_error **err);
 /* The same archive written to fd as it is made (a pipe, a socket, a file;
  * written in order, never seeked; the caller closes fd). */
 int boxlite_box_export_fd(boxlite_box *box, int fd, boxlite_error **err);
 
 /* Import flags. UNTRUSTED: the archive comes from someone else (a REST
- * upload): volumes (host paths) are refused. */
+ * upload): volumes (host paths) are refused, and a checkpoint in it is not
+ * kept (QEMU would parse it): the box boots from its disk. */
 #define BOXLITE_IMPORT_UNTRUSTED 1u
 /* Makes a new box (new id, name or none, state configured) from a
  * .boxlite archive. Every archive is read as untrusted bytes: only a

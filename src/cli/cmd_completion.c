@@ -47,7 +47,7 @@ static const struct {
 	{ "logout", "", 0 },
 	{ "snapshot", "create ls restore rm", 'b' },
 	{ "clone", "--name -n --count", 'b' },
-	{ "export", "-o --output", 'b' },
+	{ "export", "-o --output --with-state", 'b' },
 	{ "checkpoint", "", 'b' },
 	{ "serve", "--host --port --api-key-file --api-key", 0 },
 	{ "auth", "login logout status whoami --url --api-key-stdin -y --yes", 0 },

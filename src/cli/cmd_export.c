@@ -16,12 +16,15 @@ static const char usage[] =
 	"Options:\n"
 	"  -o, --output PATH  the archive (default: ./NAME.boxlite, or ./box.boxlite);\n"
 	"                     a directory: PATH/NAME.boxlite\n"
+	"      --with-state   with the box's checkpoint (a running box is checkpointed,\n"
+	"                     so stopped, first): the imported box resumes where it was\n"
 	"  -h, --help         Show this help\n";
 
 int cmd_export(const struct cli_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "with-state", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -30,12 +33,16 @@ int cmd_export(const struct cli_globals *g, int argc, char **argv)
 	boxlite_box *box = NULL;
 	boxlite_error *err = NULL;
 	char *written = NULL;
+	unsigned flags = 0;
 	int c, rc = 0;
 
 	while ((c = cli_getopt("export", argc, argv, "o:h", opts)) != -1) {
 		switch (c) {
 		case 'o':
 			dest = optarg;
+			break;
+		case 'S':
+			flags |= BOXLITE_EXPORT_WITH_STATE;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -48,7 +55,7 @@ int cmd_export(const struct cli_globals *g, int argc, char **argv)
 		return cli_usage_error("export", "needs exactly one box");
 	if (cli_open_runtime(g, &rt) < 0 || cli_get_box(rt, argv[optind], &box) < 0) {
 		rc = CLI_EXIT_RUNTIME;
-	} else if (boxlite_box_export(box, dest, &written, &err) < 0) {
+	} else if (boxlite_box_export_ex(box, dest, flags, &written, &err) < 0) {
 		cli_report(err);
 		rc = CLI_EXIT_RUNTIME;
 	} else {

@@ -94,6 +94,15 @@ int bx_archive_manifest_parse(const char *text, size_t len, struct bx_archive_ma
 		}
 		memcpy(m->disk_sha256, sum + 7, 65);
 	}
+	v = json_object_get(o, "checkpoint_checksum");
+	if (v && !json_is_null(v)) {
+		sum = json_is_string(v) ? json_string_value(v) : "";
+		if (strncmp(sum, "sha256:", 7) || !is_hex64(sum + 7)) {
+			rc = bx_err(err, -EINVAL, "the archive's manifest: checkpoint_checksum is not sha256:<64 hex>");
+			goto out;
+		}
+		memcpy(m->state_sha256, sum + 7, 65);
+	}
 out:
 	json_decref(o);
 	if (rc < 0)
@@ -183,7 +192,7 @@ static int all_zero(const unsigned char *p, size_t n)
 }
 
 /* Copies the current member into fd (holes where it is zero) and hashes it. */
-static int read_disk(struct archive *a, int fd, int64_t size, unsigned char md[32], struct bx_error *err)
+static int read_member(struct archive *a, int fd, int64_t size, unsigned char md[32], struct bx_error *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char *buf = malloc(IO_CHUNK);
@@ -206,7 +215,7 @@ static int read_disk(struct archive *a, int fd, int64_t size, unsigned char md[3
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
 		if (all_zero(buf, (size_t)n)) {
 			if (lseek(fd, n, SEEK_CUR) < 0) {
-				rc = bx_err_sys(err, -errno, "writing the disk");
+				rc = bx_err_sys(err, -errno, "writing the member");
 				goto out;
 			}
 		} else {
@@ -224,7 +233,7 @@ static int read_disk(struct archive *a, int fd, int64_t size, unsigned char md[3
 		total += n;
 	}
 	if (total != size) {
-		rc = bx_err(err, -EINVAL, "the archive is cut short: its disk has %lld of %lld bytes", (long long)total,
+		rc = bx_err(err, -EINVAL, "the archive is cut short: a member has %lld of %lld bytes", (long long)total,
 			    (long long)size);
 		goto out;
 	}
@@ -263,10 +272,27 @@ static int read_manifest(struct archive *a, int64_t size, struct bx_archive_mani
 	return rc;
 }
 
+static int hex_is(const unsigned char md[32], const char *want)
+{
+	char hex[65];
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return !strcmp(hex, want);
+}
+
+/* A member written under dirfd by its fixed name (never overwritten). */
+static int read_file_member(struct archive *a, int dirfd, const char *name, int64_t size, int *fd,
+			    unsigned char md[32], struct bx_error *err)
+{
+	if ((*fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return bx_err_sys(err, -errno, "creating the imported %s", name);
+	return read_member(a, *fd, size, md, err);
+}
+
 int bx_archive_read(struct archive *a, int dirfd, struct bx_archive_manifest *m, struct bx_error *err)
 {
-	unsigned char md[32];
-	int have_manifest = 0, have_disk = 0, fd = -1, rc = 0, r;
+	unsigned char md[32], smd[32];
+	int have_manifest = 0, have_disk = 0, have_state = 0, fd = -1, sfd = -1, rc = 0, r;
 	struct archive_entry *ent;
 	uint64_t size;
 
@@ -287,11 +313,11 @@ int bx_archive_read(struct archive *a, int dirfd, struct bx_archive_manifest *m,
 				goto fail;
 		} else if (!strcmp(name, BX_ARCHIVE_DISK) && !have_disk) {
 			have_disk = 1;
-			if ((fd = openat(dirfd, BX_ARCHIVE_DISK, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-				rc = bx_err_sys(err, -errno, "creating the imported disk");
+			if ((rc = read_file_member(a, dirfd, BX_ARCHIVE_DISK, esize, &fd, md, err)) < 0)
 				goto fail;
-			}
-			if ((rc = read_disk(a, fd, esize, md, err)) < 0)
+		} else if (!strcmp(name, BX_ARCHIVE_STATE) && !have_state) {
+			have_state = 1;
+			if ((rc = read_file_member(a, dirfd, BX_ARCHIVE_STATE, esize, &sfd, smd, err)) < 0)
 				goto fail;
 		} else if (!strcmp(name, "guest-rootfs.qcow2")) {
 			continue; /* the reference's own guest rootfs: ours is built in */
@@ -309,24 +335,31 @@ int bx_archive_read(struct archive *a, int dirfd, struct bx_archive_manifest *m,
 		rc = bx_err(err, -EINVAL, "the archive has no %s: not a .boxlite archive", have_manifest ? BX_ARCHIVE_DISK : BX_ARCHIVE_MANIFEST);
 		goto fail;
 	}
-	if (m->disk_sha256[0]) {
-		char hex[65];
-		for (int i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
-		if (strcmp(hex, m->disk_sha256)) {
-			rc = bx_err(err, -EINVAL, "the archive's disk does not match its checksum (tampered or damaged)");
-			goto fail;
-		}
+	if (m->disk_sha256[0] && !hex_is(md, m->disk_sha256)) {
+		rc = bx_err(err, -EINVAL, "the archive's disk does not match its checksum (tampered or damaged)");
+		goto fail;
+	}
+	/* A checkpoint is QEMU's to parse: only one the manifest vouches for. */
+	if (have_state && (!m->state_sha256[0] || !hex_is(smd, m->state_sha256))) {
+		rc = bx_err(err, -EINVAL, "the archive's checkpoint does not match its checksum (tampered or damaged)");
+		goto fail;
 	}
 	if ((rc = bx_archive_check_disk(fd, &size, err)) < 0)
 		goto fail;
+	m->has_state = have_state;
 	close(fd);
+	if (sfd >= 0)
+		close(sfd);
 	return 0;
 fail:
 	if (fd >= 0)
 		close(fd);
+	if (sfd >= 0)
+		close(sfd);
 	if (have_disk)
 		unlinkat(dirfd, BX_ARCHIVE_DISK, 0);
+	if (have_state)
+		unlinkat(dirfd, BX_ARCHIVE_STATE, 0);
 	bx_archive_manifest_free(m);
 	return rc;
 }
@@ -349,26 +382,34 @@ static int member_header(struct archive *a, const char *name, int64_t size, stru
 	return rc;
 }
 
-/* The disk member, hashed as it is written (one read of the disk). */
-static int write_disk(struct archive *a, int fd, int64_t size, char hex[65], struct bx_error *err)
+/* A file member, hashed as it is written (one read of the file). */
+static int write_file(struct archive *a, const char *name, const char *path, char hex[65], struct bx_error *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char *buf = malloc(IO_CHUNK), md[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	unsigned int mdlen;
+	struct stat st;
+	int64_t size;
 	int rc;
 
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = bx_err_sys(err, -errno, "%s", path);
+		goto out;
+	}
+	size = st.st_size;
 	if (!ctx || !buf || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		rc = bx_err(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = member_header(a, BX_ARCHIVE_DISK, size, err)) < 0)
+	if ((rc = member_header(a, name, size, err)) < 0)
 		goto out;
 	for (int64_t done = 0; done < size;) {
 		ssize_t n = read(fd, buf, IO_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			rc = bx_err(err, n < 0 ? -errno : -EIO, "reading the disk: %s", n < 0 ? strerror(errno) : "it shrank");
+			rc = bx_err(err, n < 0 ? -errno : -EIO, "reading %s: %s", path, n < 0 ? strerror(errno) : "it shrank");
 			goto out;
 		}
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
@@ -382,44 +423,37 @@ static int write_disk(struct archive *a, int fd, int64_t size, char hex[65], str
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 out:
+	if (fd >= 0)
+		close(fd);
 	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return rc;
 }
 
-int bx_archive_write(int fd, const char *disk_path, char *(*manifest)(void *ud, const char *disk_sha256), void *ud,
+int bx_archive_write(int fd, const char *disk_path, const char *state_path,
+		     char *(*manifest)(void *ud, const char *disk_sha256, const char *state_sha256), void *ud,
 		     struct bx_error *err)
 {
 	struct archive *a = archive_write_new();
-	int dfd = open(disk_path, O_RDONLY | O_CLOEXEC), rc;
-	char sum[65], *text = NULL;
-	struct stat st;
+	char sum[65], ssum[65], *text = NULL;
+	int rc;
 
-	if (!a) {
-		rc = bx_err(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	if (dfd < 0 || fstat(dfd, &st) < 0) {
-		rc = bx_err_sys(err, -errno, "%s", disk_path);
-		goto out;
-	}
+	if (!a)
+		return bx_err(err, -ENOMEM, "out of memory");
 	/* zstd level 3 and pax headers, as the reference writes them; 1 MiB
 	 * writes (libarchive's default 10 KiB: 25 k syscalls a GiB), no
 	 * padding after the end. */
 	if (archive_write_set_bytes_per_block(a, 1 << 20) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK || archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
 	    archive_write_set_filter_option(a, NULL, "compression-level", "3") != ARCHIVE_OK ||
-	    archive_write_set_format_pax_restricted(a) != ARCHIVE_OK) {
+	    archive_write_set_format_pax_restricted(a) != ARCHIVE_OK || archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		rc = bx_err(err, -EIO, "starting the archive: %s", archive_error_string(a));
 		goto out;
 	}
-	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-		rc = bx_err(err, -EIO, "starting the archive: %s", archive_error_string(a));
+	if ((rc = write_file(a, BX_ARCHIVE_DISK, disk_path, sum, err)) < 0 ||
+	    (state_path && (rc = write_file(a, BX_ARCHIVE_STATE, state_path, ssum, err)) < 0))
 		goto out;
-	}
-	if ((rc = write_disk(a, dfd, st.st_size, sum, err)) < 0)
-		goto out;
-	if (!(text = manifest(ud, sum))) {
+	if (!(text = manifest(ud, sum, state_path ? ssum : NULL))) {
 		rc = bx_err(err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -429,9 +463,6 @@ int bx_archive_write(int fd, const char *disk_path, char *(*manifest)(void *ud, 
 		rc = bx_err(err, -EIO, "writing the archive: %s", archive_error_string(a));
 out:
 	free(text);
-	if (dfd >= 0)
-		close(dfd);
-	if (a)
-		archive_write_free(a);
+	archive_write_free(a);
 	return rc;
 }

@@ -26,6 +26,9 @@ struct archive;
 #define BX_ARCHIVE_MANIFEST_MAX (1024 * 1024)
 #define BX_ARCHIVE_MANIFEST "manifest.json"
 #define BX_ARCHIVE_DISK "disk.qcow2"
+/* Optional (boxlite's): the box's checkpoint (docs/checkpoints.md), for a
+ * box exported with its state; checked like the disk. */
+#define BX_ARCHIVE_STATE "checkpoint.state"
 
 struct bx_archive_manifest {
 	int version;
@@ -34,6 +37,8 @@ struct bx_archive_manifest {
 	char *image_digest;    /* NULL: not given */
 	json_t *box_options;   /* the box's config (a JSON object), NULL in v1/v2 */
 	char disk_sha256[65];  /* hex; "" when the archive gives none */
+	char state_sha256[65]; /* hex of checkpoint.state; "" when the archive has none */
+	int has_state;         /* bx_archive_read: checkpoint.state was written beside the disk */
 };
 
 /* Parses and checks a manifest. -EINVAL (malformed, with what is wrong),
@@ -48,16 +53,21 @@ int bx_archive_check_disk(int fd, uint64_t *size, struct bx_error *err);
 
 /* Reads an archive from a (opened for reading by the caller: zstd or plain
  * tar): the manifest into *m, the disk into dirfd/disk.qcow2 (created, never
- * overwritten), checked as above. On failure the disk file is removed. */
+ * overwritten), checked as above, and a checkpoint, when there is one (its
+ * checksum in the manifest is then required), into dirfd/checkpoint.state.
+ * On failure the files are removed. */
 int bx_archive_read(struct archive *a, int dirfd, struct bx_archive_manifest *m, struct bx_error *err);
 /* Opens a reader for a .boxlite stream: zstd or plain tar. */
 struct archive *bx_archive_reader_new(void);
 
-/* Writes an archive to fd, in order (a pipe will do): the file disk_path,
- * hashed as it goes, then the manifest that manifest(ud, its sha256 in hex)
- * returns (malloc'd JSON text; NULL: out of memory). Readers take the
- * members in any order (the reference's extracts all, then reads). */
-int bx_archive_write(int fd, const char *disk_path, char *(*manifest)(void *ud, const char *disk_sha256), void *ud,
+/* Writes an archive to fd, in order (a pipe will do): the file disk_path
+ * and, when state_path is not NULL, that checkpoint, each hashed as it
+ * goes, then the manifest that manifest(ud, the disk's sha256, the state's
+ * or NULL; hex) returns (malloc'd JSON text; NULL: out of memory). Readers
+ * take the members in any order (the reference's extracts all, then
+ * reads). */
+int bx_archive_write(int fd, const char *disk_path, const char *state_path,
+		     char *(*manifest)(void *ud, const char *disk_sha256, const char *state_sha256), void *ud,
 		     struct bx_error *err);
 
 #endif

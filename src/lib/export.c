@@ -29,6 +29,7 @@
 
 #include "box_archive.h"
 #include "box_impl.h"
+#include "checkpoint.h"
 #include "clone.h"
 #include "disk.h"
 #include "export.h"
@@ -84,7 +85,7 @@ struct manifest_ctx {
 	const char *disk;
 };
 
-static char *manifest_json(void *ud, const char *sum)
+static char *manifest_json(void *ud, const char *sum, const char *state_sum)
 {
 	const boxlite_box *box = ((struct manifest_ctx *)ud)->box;
 	const char *disk = ((struct manifest_ctx *)ud)->disk;
@@ -101,6 +102,10 @@ static char *manifest_json(void *ud, const char *sum)
 		      box->name, "image", box->image, "image_digest", digest[0] ? digest : NULL, "box_options", opts,
 		      "container_disk_checksum", "sha256:", sum, "exported_at", when, "exported_by", "boxlite ",
 		      boxlite_version());
+	if (m && state_sum && json_object_set_new(m, "checkpoint_checksum", json_pack("s+", "sha256:", state_sum)) < 0) {
+		json_decref(m);
+		m = NULL;
+	}
 	text = m ? json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(m);
 	return text;
@@ -155,17 +160,23 @@ static int out_path(const boxlite_box *box, const char *dest, char out[PATH_MAX]
 	return 0;
 }
 
-/* The archive of a local box, written to fd as it is made. */
-static int export_local(boxlite_box *box, int fd, struct bx_error *err)
+/* The archive of a local box, written to fd as it is made; with_state:
+ * with its checkpoint (the box is stopped with one). */
+static int export_local(boxlite_box *box, int fd, int with_state, struct bx_error *err)
 {
-	char stage[PATH_MAX] = "", flat[PATH_MAX + 16], src[PATH_MAX], id[9];
+	char stage[PATH_MAX] = "", flat[PATH_MAX + 16], src[PATH_MAX], id[9], state[PATH_MAX + 32];
 	struct manifest_ctx mc = { box, src };
 	int lock = -1, live, rc;
 
 	if (bx_box_has_anonymous_volume(box))
 		return bx_err(err, -ENOTSUP, "box %s has an anonymous volume: its data cannot be exported yet", box->id);
-	if ((rc = bx_box_lock_for_disk(box, "export it", 1, &live, &lock, err)) < 0)
+	if ((rc = bx_box_lock_for_disk(box, "export it", !with_state, &live, &lock, err)) < 0)
 		return rc;
+	bx_checkpoint_path(box, state, sizeof(state));
+	if (with_state && !bx_checkpoint_exists(box)) {
+		rc = bx_err(err, -ENOENT, "box %s has no checkpoint to export with it", box->id);
+		goto out;
+	}
 	if ((rc = staging_dir(box->rt, "export", stage, err)) < 0)
 		goto out;
 	snprintf(flat, sizeof(flat), "%s/" BX_ARCHIVE_DISK, stage);
@@ -181,7 +192,7 @@ static int export_local(boxlite_box *box, int fd, struct bx_error *err)
 	rc = bx_disk_flatten(box->rt->qemu, src, flat, err);
 	bx_unlock(&lock);
 	if (rc == 0)
-		rc = bx_archive_write(fd, flat, manifest_json, &mc, err);
+		rc = bx_archive_write(fd, flat, with_state ? state : NULL, manifest_json, &mc, err);
 out:
 	bx_unlock(&lock);
 	if (stage[0])
@@ -189,36 +200,56 @@ out:
 	return rc;
 }
 
-static int export_any(boxlite_box *box, int fd, struct bx_error *err)
+struct export_req {
+	boxlite_box *box;
+	int with_state;
+};
+
+static int export_fill(void *ud, int fd, struct bx_error *err)
 {
-	return box->remote ? bx_remote_export(box, fd, err) : export_local(box, fd, err);
+	struct export_req *q = ud;
+	return q->box->remote ? bx_remote_export(q->box, fd, err) : export_local(q->box, fd, q->with_state, err);
 }
 
-static int export_fill(void *box, int fd, struct bx_error *err)
+BX_EXPORT int boxlite_box_export_ex(boxlite_box *box, const char *dest, unsigned flags, char **written,
+				    boxlite_error **errp)
 {
-	return export_any(box, fd, err);
-}
-
-BX_EXPORT int boxlite_box_export(boxlite_box *box, const char *dest, char **written, boxlite_error **errp)
-{
+	struct export_req q = { box, !!(flags & BOXLITE_EXPORT_WITH_STATE) };
 	struct bx_error err = { 0 };
+	boxlite_error *e = NULL;
 	char out[PATH_MAX];
 	int rc;
 
 	if (written)
 		*written = NULL;
-	if (!box)
-		return bx_error_export(-EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
-	if ((rc = out_path(box, dest, out, &err)) == 0 && (rc = write_atomic(out, export_fill, box, &err)) == 0 &&
-	    written && !(*written = strdup(out)))
+	if (!box || (flags & ~BOXLITE_EXPORT_WITH_STATE) || (q.with_state && box->remote))
+		return bx_error_export(box && box->remote ? -ENOTSUP : -EINVAL, NULL, BOXLITE_ORIGIN_RUNTIME, errp);
+	if ((rc = out_path(box, dest, out, &err)) < 0)
+		return bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp);
+	/* With its state: a running box is checkpointed (and so stopped) first. */
+	if (q.with_state && (rc = boxlite_box_checkpoint(box, &e)) < 0 && rc != -ENOTCONN) {
+		if (errp)
+			*errp = e;
+		else
+			boxlite_error_free(e);
+		return rc;
+	}
+	boxlite_error_free(e);
+	if ((rc = write_atomic(out, export_fill, &q, &err)) == 0 && written && !(*written = strdup(out)))
 		rc = bx_err(&err, -ENOMEM, "out of memory");
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }
 
+BX_EXPORT int boxlite_box_export(boxlite_box *box, const char *dest, char **written, boxlite_error **errp)
+{
+	return boxlite_box_export_ex(box, dest, 0, written, errp);
+}
+
 BX_EXPORT int boxlite_box_export_fd(boxlite_box *box, int fd, boxlite_error **errp)
 {
+	struct export_req q = { box, 0 };
 	struct bx_error err = { 0 };
-	int rc = box && fd >= 0 ? export_any(box, fd, &err) : -EINVAL;
+	int rc = box && fd >= 0 ? export_fill(&q, fd, &err) : -EINVAL;
 	return rc < 0 ? bx_error_export(rc, &err, BOXLITE_ORIGIN_RUNTIME, errp) : 0;
 }
 
@@ -291,6 +322,14 @@ static int import_local(boxlite_runtime *rt, int fd, const char *name, unsigned 
 	if ((rc = bx_box_create_from(rt, &rec, name, base, size, out, err)) < 0) {
 		chmod(base, 0644);
 		unlink(base);
+	} else if (m.has_state && !(flags & BOXLITE_IMPORT_UNTRUSTED)) {
+		/* Its checkpoint: the first start resumes it. From someone else,
+		 * a QEMU state stream is not loaded (it is QEMU's to parse). */
+		char src[PATH_MAX + 32], dst[PATH_MAX + 32];
+		snprintf(src, sizeof(src), "%s/" BX_ARCHIVE_STATE, stage);
+		bx_checkpoint_path(*out, dst, sizeof(dst));
+		if (rename(src, dst) < 0)
+			bx_checkpoint_drop(*out, strerror(errno));
 	}
 out:
 	if (a)

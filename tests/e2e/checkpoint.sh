@@ -53,6 +53,18 @@ for i in 1 2 3; do
 	"$BOXLITE" checkpoint c >/dev/null && "$BOXLITE" start c >/dev/null || fail "checkpoint right after a start ($i)"
 done
 "$BOXLITE" exec c -- true && pass "checkpoints right after starts: the box runs" || fail "the box does not run"
+# Export with its state: the imported box resumes where the exported one was.
+"$BOXLITE" exec c -- sh -c 'echo moved > /dev/shm/m'
+"$BOXLITE" export c --with-state -o "$T_HOME/c.boxlite" >/dev/null || fail "export --with-state"
+expect_eq "export --with-state checkpointed the box" "$("$BOXLITE" inspect -f '{{.State.Status}}' c)" stopped
+members=$(zstd -dc "$T_HOME/c.boxlite" | tar -tf - | tr '\n' ' ')
+expect_eq "the archive carries the checkpoint" "$members" "disk.qcow2 checkpoint.state manifest.json "
+"$BOXLITE" import "$T_HOME/c.boxlite" --name moved >/dev/null || fail "import with state"
+"$BOXLITE" start moved >/dev/null || fail "start the imported box"
+expect_eq "the imported box resumed: its tmpfs came along" "$("$BOXLITE" exec moved -- cat /dev/shm/m)" moved
+"$BOXLITE" rm -f moved >/dev/null
+"$BOXLITE" start c >/dev/null || fail "the exported box resumes too"
+expect_eq "and so does the exported one" "$("$BOXLITE" exec c -- cat /dev/shm/m)" moved
 out=$("$BOXLITE" checkpoint nosuch 2>&1); rc=$?
 expect_eq "no such box" "$rc" 125
 "$BOXLITE" stop c >/dev/null
