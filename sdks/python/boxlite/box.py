@@ -110,11 +110,14 @@ class Box:
         it was: its processes, open files and ``/tmp`` go on."""
         await run_blocking(self._native.checkpoint)
 
-    async def export(self, *, options: Any = None, dest: Union[str, "os.PathLike[str]"]) -> str:
+    async def export(self, *, options: Any = None, dest: Union[str, "os.PathLike[str]"],
+                     with_state: bool = False) -> str:
         """Writes this box to a ``.boxlite`` archive and returns its path:
         ``dest`` itself, or ``dest/{name or "box"}.boxlite`` when ``dest`` is a
-        directory. A running box runs on."""
-        return await run_blocking(self._native.export, os.fspath(dest))
+        directory. A running box runs on; ``with_state=True`` (boxlite's)
+        checkpoints it first and carries the checkpoint, so the imported box
+        resumes where this one was (not through a remote runtime)."""
+        return await run_blocking(self._native.export, os.fspath(dest), with_state)
 
     @property
     def snapshot(self) -> SnapshotHandle:

@@ -30,8 +30,8 @@ class NativeBox:
         """A thin copy of this box (boxlite_box_clone)."""
     def checkpoint(self) -> None:
         """Saves the running box and stops it (boxlite_box_checkpoint)."""
-    def export(self, dest: str) -> str:
-        """Writes a .boxlite archive (boxlite_box_export); the path written."""
+    def export(self, dest: str, with_state: bool = False) -> str:
+        """Writes a .boxlite archive (boxlite_box_export_ex); the path written."""
     def snapshot_create(self, name: str) -> None: ...
     def snapshot_list(self) -> List[Dict[str, Any]]:
         """id, box_id, name, created_at, container_disk_bytes, size_bytes; newest first."""

@@ -325,18 +325,19 @@ static PyObject *box_checkpoint(BoxObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-/* export(dest) -> str: the .boxlite archive written */
+/* export(dest, with_state=False) -> str: the .boxlite archive written */
 static PyObject *box_export(BoxObject *self, PyObject *args)
 {
 	const char *dest;
 	char *written = NULL;
 	boxlite_error *err = NULL;
+	int with_state = 0, rc;
 	PyObject *r;
-	int rc;
 
-	if (!PyArg_ParseTuple(args, "s", &dest) || box_check(self) < 0)
+	if (!PyArg_ParseTuple(args, "s|p", &dest, &with_state) || box_check(self) < 0)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_export(self->box, dest, &written, &err);
+	Py_BEGIN_ALLOW_THREADS rc = boxlite_box_export_ex(self->box, dest, with_state ? BOXLITE_EXPORT_WITH_STATE : 0,
+							  &written, &err);
 	Py_END_ALLOW_THREADS
 	if (rc < 0)
 		return raise_err(rc, err);
@@ -562,7 +563,8 @@ static PyMethodDef box_methods[] = {
 	{ "start", (PyCFunction)box_start, METH_NOARGS, "start(): boots the box (a running one: nothing)" },
 	{ "stop", (PyCFunction)box_stop, METH_VARARGS, "stop(timeout_ms=0)" },
 	{ "clone", (PyCFunction)box_clone, METH_VARARGS, "clone(name=None) -> NativeBox" },
-	{ "export", (PyCFunction)box_export, METH_VARARGS, "export(dest) -> str, the archive written" },
+	{ "export", (PyCFunction)box_export, METH_VARARGS,
+	  "export(dest, with_state=False) -> str, the archive written" },
 	{ "checkpoint", (PyCFunction)box_checkpoint, METH_NOARGS, "checkpoint(): saved and stopped; start resumes it" },
 	{ "snapshot_create", (PyCFunction)box_snapshot_create, METH_VARARGS, "snapshot_create(name)" },
 	{ "snapshot_list", (PyCFunction)box_snapshot_list, METH_NOARGS, "snapshot_list() -> [dict], newest first" },

@@ -183,7 +183,7 @@ async def test_export_import(runtime, image, tmp_path):
         await runtime.remove(box.id, force=True)
 
 
-async def test_checkpoint(runtime, image):
+async def test_checkpoint(runtime, image, tmp_path):
     # boxlite's own: box.checkpoint(), then start resumes it (also over REST).
     box = await runtime.create(boxlite.BoxOptions(image=image, auto_remove=False), name="core-ckpt")
     try:
@@ -195,6 +195,15 @@ async def test_checkpoint(runtime, image):
         ex = await box.exec("cat", ["/dev/shm/m"])
         assert await ex.stdout().read_all() == "in-memory\n"
         await ex.wait()
+        if not runtime._remote:  # export with state: local only for now
+            path = await box.export(dest=str(tmp_path), with_state=True)
+            moved = await runtime.import_box(path, name="core-ckpt-moved")
+            try:
+                ex = await moved.exec("cat", ["/dev/shm/m"])
+                assert await ex.stdout().read_all() == "in-memory\n"
+                await ex.wait()
+            finally:
+                await runtime.remove(moved.id, force=True)
     finally:
         await runtime.remove(box.id, force=True)
 
