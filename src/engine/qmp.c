@@ -190,11 +190,11 @@ int bx_qmp_save_state(struct bx_qmp *q, int state_fd, int ignore_shared, struct 
 {
 	int rc;
 
-	if ((ignore_shared && (rc = bx_qmp_exec(q,
-						json_pack("{s:s, s:{s:[{s:s, s:b}]}}", "execute",
-							  "migrate-set-capabilities", "arguments", "capabilities",
-							  "capability", "x-ignore-shared", "state", 1),
-						-1, NULL, err)) < 0) ||
+	/* Set either way: a warm-started VM's QEMU has it on from its load. */
+	if ((rc = bx_qmp_exec(q,
+			      json_pack("{s:s, s:{s:[{s:s, s:b}]}}", "execute", "migrate-set-capabilities", "arguments",
+					"capabilities", "capability", "x-ignore-shared", "state", !!ignore_shared),
+			      -1, NULL, err)) < 0 ||
 	    (rc = bx_qmp_exec(q, json_pack("{s:s, s:{s:s}}", "execute", "getfd", "arguments", "fdname", "state"),
 			      state_fd, NULL, err)) < 0 ||
 	    (rc = bx_qmp_exec(q, json_pack("{s:s}", "execute", "stop"), -1, NULL, err)) < 0 ||

@@ -38,8 +38,8 @@ int bx_qmp_call(const char *path, json_t *request, json_t **ret, unsigned timeou
 
 /* Stops the VM and migrates its state into state_fd (getfd + migrate
  * "fd:"), waiting for the migration to complete. ignore_shared: RAM in a
- * shared file stays out of the stream (x-ignore-shared). The VM stays
- * stopped. */
+ * shared file stays out of the stream (x-ignore-shared, set on or off
+ * explicitly). The VM stays stopped. */
 int bx_qmp_save_state(struct bx_qmp *q, int state_fd, int ignore_shared, struct bx_error *err);
 
 #endif

@@ -288,14 +288,8 @@ int bx_clone_recover(boxlite_runtime *rt, const char *box_dir, int running)
 	int used = 0;
 	DIR *d;
 
-	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
-	if (!bx_pending_read(marker, id, live, sizeof(live)))
+	if (!bx_pending_take(box_dir, PENDING, running, id, live, sizeof(live), marker))
 		return 0;
-	if (!running) {
-		if (live[0] && bx_box_shim_runs(box_dir))
-			return 0; /* a live switch may be under way: settled under the box's lock */
-		bx_disk_settle(box_dir);
-	}
 	base_path(rt->home, id, base, sizeof(base));
 	layer_path(box_dir, id, layer, sizeof(layer));
 	/* The live switch was made: the source's own writes are over the base

@@ -583,16 +583,23 @@ int bx_exec_start(boxlite_box *box, const boxlite_exec_options *opts, const stru
 			goto fail;
 		}
 	}
-	if ((rc = pthread_create(&x->thread, NULL, pump_main, x)) != 0) {
-		rc = bx_err(err, -rc, "cannot start the exec thread: %s", strerror(rc));
+	if ((rc = bx_exec_start_pump(x, pump_main, err)) < 0)
 		goto fail;
-	}
-	x->thread_started = 1;
 	*out = x;
 	return 0;
 fail:
 	exec_destroy(x);
 	return rc;
+}
+
+int bx_exec_start_pump(boxlite_exec *x, void *(*pump)(void *), struct bx_error *err)
+{
+	int rc = pthread_create(&x->thread, NULL, pump, x);
+
+	if (rc != 0)
+		return bx_err(err, -rc, "cannot start the exec thread: %s", strerror(rc));
+	x->thread_started = 1;
+	return 0;
 }
 
 BX_EXPORT int boxlite_exec_start(boxlite_box *box, const boxlite_exec_options *opts, boxlite_exec **out,

@@ -45,6 +45,9 @@ struct boxlite_exec {
 boxlite_exec *bx_exec_alloc(boxlite_box *box, int tty, size_t out_cap, struct bx_error *err);
 /* Stops its thread (if started) and frees it. */
 void bx_exec_free_handle(boxlite_exec *x);
+/* Starts x's pump thread (the local or the remote one); on success the
+ * handle is ready for its caller. */
+int bx_exec_start_pump(boxlite_exec *x, void *(*pump)(void *), struct bx_error *err);
 /* Records the end (first call wins) and wakes waiters. */
 void bx_exec_end(boxlite_exec *x, int rc, const boxlite_exit_status *st, struct bx_error *err);
 /* Reads both output fds to their end, handing the bytes to output (may be NULL). */

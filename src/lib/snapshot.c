@@ -243,6 +243,20 @@ int bx_pending_read(const char *marker, char id[9], char *extra, size_t extra_si
 	return 1;
 }
 
+int bx_pending_take(const char *box_dir, const char *name, int running, char id[9], char *extra, size_t extra_size,
+		    char marker[PATH_MAX])
+{
+	snprintf(marker, PATH_MAX, "%s/%s", box_dir, name);
+	if (!bx_pending_read(marker, id, extra, extra_size))
+		return 0;
+	if (!running) {
+		if (extra[0] && bx_box_shim_runs(box_dir))
+			return 0; /* a live switch may be under way: settled under the box's lock */
+		bx_disk_settle(box_dir);
+	}
+	return 1;
+}
+
 int bx_pending_live(const char *box_dir)
 {
 	static const char *const markers[] = { PENDING, "clone.pending" };
@@ -288,14 +302,8 @@ int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *bo
 	size_t cnt;
 	int have = 0;
 
-	snprintf(marker, sizeof(marker), "%s/" PENDING, box_dir);
-	if (!bx_pending_read(marker, id, name, sizeof(name)))
+	if (!bx_pending_take(box_dir, PENDING, running, id, name, sizeof(name), marker))
 		return 0;
-	if (!running) {
-		if (name[0] && bx_box_shim_runs(box_dir))
-			return 0; /* a live switch may be under way: settled under the box's lock */
-		bx_disk_settle(box_dir);
-	}
 	if (bx_store_snapshot_list(rt->store, box_id, &v, &cnt, err) < 0)
 		return err ? err->code : -EIO;
 	for (size_t i = 0; i < cnt; i++)

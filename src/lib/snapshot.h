@@ -35,6 +35,13 @@ void bx_snapshot_undo(const char *box_dir, const char *id);
  * nothing to do (or the box runs: later). */
 int bx_snapshot_recover(boxlite_runtime *rt, const char *box_dir, const char *box_id, int running,
 			struct bx_error *err);
+/* The pending marker name (snapshot.pending, clone.pending) in box_dir,
+ * ready to be acted on: 1 with id, extra and marker (its path) filled. 0
+ * when there is none, or (running = 0) when it is a live switch's and the
+ * box's shim runs (left for later); a box that is not running has its disk
+ * settled first (bx_disk_settle). */
+int bx_pending_take(const char *box_dir, const char *name, int running, char id[9], char *extra, size_t extra_size,
+		    char marker[PATH_MAX]);
 /* Whether a marker of a live switch (snapshot or clone) is there. */
 int bx_pending_live(const char *box_dir);
 /* Waits until the box's shim has no live switch under way (a killed

@@ -32,12 +32,7 @@ static int save(struct bx_error *err)
 	if (fd < 0)
 		return bx_err_sys(err, -errno, CHECKPOINT_FILE ".tmp");
 	if ((rc = bx_qmp_open(&q, QMP_SOCK, SAVE_TIMEOUT_MS, NULL, NULL, err)) == 0) {
-		rc = bx_qmp_exec(&q,
-				 json_pack("{s:s, s:{s:[{s:s, s:b}]}}", "execute", "migrate-set-capabilities",
-					   "arguments", "capabilities", "capability", "x-ignore-shared", "state", 0),
-				 -1, NULL, err);
-		if (rc == 0)
-			rc = bx_qmp_save_state(&q, fd, 0, err);
+		rc = bx_qmp_save_state(&q, fd, 0, err);
 		bx_qmp_close(&q);
 	}
 	if (rc == 0 && fsync(fd) < 0)

@@ -206,11 +206,8 @@ int bx_remote_exec_start(boxlite_box *box, const boxlite_exec_options *o, int at
 			*origin = BOXLITE_ORIGIN_EXEC;
 		goto fail;
 	}
-	if ((rc = pthread_create(&x->thread, NULL, pump_main, x)) != 0) {
-		rc = bx_err(err, -rc, "cannot start the exec thread: %s", strerror(rc));
+	if ((rc = bx_exec_start_pump(x, pump_main, err)) < 0)
 		goto fail;
-	}
-	x->thread_started = 1;
 	*out = x;
 	return 0;
 fail:
